@@ -1,0 +1,63 @@
+# OpsDesk — the two commands are `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Test services on loopback (started by `make services`; left alone if already running).
+TEST_DATABASE_URL ?= postgresql://test:test@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379
+IMAP_DIR ?= $(CURDIR)/var/test-imap
+IMAP_PORT ?= 10143
+IMAPS_PORT ?= 10993
+IMAP_USERS ?= alerts:alerts-secret poller2:poller2-secret bench:bench-secret
+
+.PHONY: run test install services bench lint messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: set up and run the desk on the embedded defaults (SQLite, in-process tasks) at http://127.0.0.1:8000
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_org --scale demo
+	@echo "OpsDesk on http://127.0.0.1:8000 — log in with one of the demo logins above (Ctrl-C stops)"
+	exec $(VENV)/bin/honcho -f deploy/Procfile.dev start
+
+## services: make sure PostgreSQL, Redis, Dovecot and Chromium are there for the tests
+services:
+	bash deploy/local/start-postgres.sh test test test
+	bash deploy/local/start-redis.sh 6379
+	IMAPS_PORT=$(IMAPS_PORT) bash deploy/local/start-dovecot.sh $(IMAP_DIR) $(IMAP_PORT) $(IMAP_USERS) >/dev/null
+	bash deploy/local/install-browser.sh >/dev/null
+	bash deploy/local/install-promtool.sh >/dev/null
+
+## test: set up everything and run the whole suite against real services
+test: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) OPSDESK_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	OPSDESK_TEST_IMAP_DIR=$(IMAP_DIR) OPSDESK_TEST_IMAP_PORT=$(IMAP_PORT) OPSDESK_TEST_IMAPS_PORT=$(IMAPS_PORT) \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## bench: run every benchmark in tests/bench and write var/bench/results.json
+bench: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) OPSDESK_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	OPSDESK_TEST_IMAP_DIR=$(IMAP_DIR) OPSDESK_TEST_IMAP_PORT=$(IMAP_PORT) \
+	$(PY) -m tests.bench $(BENCH_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+## messages: refresh the translation catalogues after changing user-visible strings
+messages: install
+	for app in opsdesk tickets alerts workflow; do \
+	  (cd $$app && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete >/dev/null); done
+	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*' >/dev/null
+
+clean:
+	rm -rf var/opsdesk.sqlite3 var/static var/test-imap

@@ -1,0 +1,1 @@
+"""Monitoring alerts: mail and webhook intake, parsing, incidents, the operator board."""

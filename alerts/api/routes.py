@@ -1,0 +1,7 @@
+"""This app's REST endpoints, registered on the project's API router."""
+
+from rest_framework.routers import BaseRouter
+
+
+def register(router: BaseRouter) -> None:
+    """Add this app's viewsets to the shared router."""

@@ -1,0 +1,130 @@
+"""``parse_message``: raw bytes -> ParseResult. Order: decode, non-alert detection, forward
+unwrapping, admin rules, built-in sources (registry order), else "no monitored state"."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Sequence
+
+from . import sources
+from .dates import parse_date
+from .forward import unwrap
+from .mime import MessageView, clean_line, parse_bytes, split_header_block
+from .results import NON_ALERT_SOURCE, Alert, ParseError, ParseResult
+from .rules import Rule, apply_rules
+from .sources import nonalert
+from .sources.base import NoHostError
+
+__all__ = ["parse_message", "fingerprint", "TRACE_HEADERS"]
+
+# Headers a relay or the delivery agent adds: a redelivery differs only in these.
+TRACE_HEADERS = ("received", "return-path", "delivered-to", "x-original-to")
+_HEADER_START = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+
+
+def fingerprint(raw: bytes) -> str:
+    """sha256 hex of ``raw`` without its trace header fields (Received, Return-Path,
+    Delivered-To, X-Original-To, including their folded continuation lines)."""
+    head, body = split_header_block(bytes(raw))
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t") and line.strip():
+            if not skipping:
+                kept.append(line)
+            continue
+        m = _HEADER_START.match(line)
+        skipping = bool(m and m.group(1).decode("ascii", "replace").lower() in TRACE_HEADERS)
+        if not skipping:
+            kept.append(line)
+    digest = hashlib.sha256()
+    digest.update(b"".join(kept))
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _message_id(view: MessageView) -> str | None:
+    value = clean_line(view.header("message-id") or "")
+    return value[:300] or None
+
+
+def _result(view: MessageView, fp: str, alerts: list[Alert], reason: str = "",
+            source: str | None = None) -> ParseResult:
+    is_alert = bool(alerts)
+    return ParseResult(
+        is_alert=is_alert,
+        source=(source or alerts[0].source) if is_alert else NON_ALERT_SOURCE,
+        alerts=list(alerts),
+        subject=view.subject,
+        sender=view.sender,
+        message_id=_message_id(view),
+        sent_at=parse_date(view.header("date")),
+        text=view.text,
+        html_present=view.html_present,
+        attachments=list(view.attachments),
+        fingerprint=fp,
+        errors=list(view.errors),
+        reason="" if is_alert else (reason or "no monitored state"),
+    )
+
+
+def _failure(view: MessageView, fp: str, source: str, message: str) -> ParseError:
+    partial = ParseResult(
+        is_alert=True, source=source, alerts=[], subject=view.subject, sender=view.sender,
+        message_id=_message_id(view), sent_at=parse_date(view.header("date")), text=view.text,
+        html_present=view.html_present, attachments=list(view.attachments), fingerprint=fp,
+        errors=list(view.errors) + [message], reason="")
+    return ParseError(message, partial)
+
+
+def parse_message(raw: bytes, *, rules: Sequence[Rule] = (),
+                  hosts: Collection[str] = ()) -> ParseResult:
+    """Parse one raw RFC 5322 message.
+
+    ``rules`` are admin rules tried (by priority) before the built-in sources; ``hosts`` is an
+    optional host catalogue, used only where a format names its host inside free text (Zabbix
+    "Updated problem" mails). Raises ``ParseError`` (and nothing else) when the message is an
+    alert whose host cannot be found, or when the input is not bytes.
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ParseError("raw message must be bytes, not %s" % type(raw).__name__)
+    raw = bytes(raw)
+    try:
+        return _parse(raw, rules, frozenset(h.strip().lower() for h in hosts if h and h.strip()))
+    except ParseError:
+        raise
+    except RecursionError as exc:
+        raise ParseError("message too deeply nested to parse") from exc
+    except Exception as exc:  # a parser bug must not take the ingest loop down
+        raise ParseError("internal parser error: %s: %s" % (type(exc).__name__, clean_line(str(exc))[:200])) from exc
+
+
+def _parse(raw: bytes, rules: Sequence[Rule], hosts: frozenset[str]) -> ParseResult:
+    fp = fingerprint(raw)
+    view = parse_bytes(raw)
+    view.known_hosts = hosts
+    why = nonalert.reason(view)
+    if why:
+        return _result(view, fp, [], why)
+    target, _ = unwrap(view)
+    if target is not view:
+        why = nonalert.reason(target) if target.headers else nonalert.subject_reason(target.subject)
+        if why:
+            return _result(view, fp, [], why)
+    errors = view.errors
+    if rules:
+        alerts = apply_rules(rules, target, errors)
+        if alerts:
+            return _result(view, fp, alerts)
+    for source in sources.REGISTRY:
+        try:
+            if not source.detect(target):
+                continue
+            alerts = source.parse(target)
+        except NoHostError as exc:
+            raise _failure(view, fp, source.NAME, str(exc)) from None
+        if alerts:
+            return _result(view, fp, alerts)
+    return _result(view, fp, [], "no monitored state")

@@ -1,0 +1,68 @@
+"""Helpers shared by the source modules."""
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from ..mime import MessageView
+from ..results import Alert, ParseError
+from ..vocab import HOST_TOKEN_RE, make_dedup_key, norm, one_line
+
+__all__ = ["Source", "NoHostError", "make_alert", "host_from_value", "dedupe", "hosts_in"]
+
+
+class Source(Protocol):
+    """Shape of a source module: ``NAME``, ``detect(msg)`` and ``parse(msg)``."""
+
+    NAME: str
+
+    def detect(self, msg: MessageView) -> bool: ...
+
+    def parse(self, msg: MessageView) -> list[Alert]: ...
+
+
+class NoHostError(ParseError):
+    """A source recognised the message as an alert but found no host in it."""
+
+
+def make_alert(source: str, host: str, check: str, severity: str | None, status: str,
+               category: str, message: str, fields: dict[str, str] | None = None) -> Alert:
+    """Normalise and apply the contract: non-problems are always ``info``, a problem without a
+    stated severity is ``warning``."""
+    host, check = norm(host), norm(check)
+    if status != "problem":
+        severity = "info"
+    elif not severity:
+        severity = "warning"
+    clean_fields = {one_line(k, 80): one_line(v, 500) for k, v in list((fields or {}).items())[:60]}
+    return Alert(source=source, host=host, check=check, severity=severity, status=status,
+                 category=category, dedup_key=make_dedup_key(source, host, check),
+                 message=one_line(message, 500), fields=clean_fields)
+
+
+def host_from_value(value: str | None) -> str | None:
+    """Host named at the start of a field value: ``SZGMAPP01(10.1.14.31)`` -> ``SZGMAPP01``."""
+    if not value:
+        return None
+    m = HOST_TOKEN_RE.search(value.strip())
+    if not m or m.start() > 0:
+        # Accept plain names without digits too (``monhost``) when they are the whole value.
+        m2 = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,252})(?:\s|\(|（|$)", value)
+        return m2.group(1).rstrip(".") if m2 else (m.group(1) if m else None)
+    return m.group(1)
+
+
+def hosts_in(text: str) -> list[str]:
+    return [m.group(1) for m in HOST_TOKEN_RE.finditer(text or "")]
+
+
+def dedupe(alerts: list[Alert]) -> list[Alert]:
+    """One alert per (dedup_key, status) within a message, first occurrence kept."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for a in alerts:
+        key = (a.dedup_key, a.status)
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out

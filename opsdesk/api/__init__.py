@@ -1,0 +1,1 @@
+"""The REST API: the shared router, the scoped base viewset and the organisation endpoints."""

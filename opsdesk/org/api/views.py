@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, viewsets
+
+from opsdesk.api.base import IsAdministratorOrReadOnly, ScopedModelViewSet
+from opsdesk.org.api.serializers import (
+    HostSerializer,
+    MeSerializer,
+    PersonSerializer,
+    ProductionSystemSerializer,
+    UnitSerializer,
+)
+from opsdesk.org.models import Host, ProductionSystem, Unit, User
+
+__all__ = ["UnitViewSet", "PersonViewSet", "ProductionSystemViewSet", "HostViewSet", "MeView"]
+
+
+class UnitViewSet(ScopedModelViewSet):
+    queryset = Unit.objects.select_related("parent")
+    serializer_class = UnitSerializer
+    filterset_fields = ["kind", "parent__code", "is_active"]
+    search_fields = ["code", "name"]
+
+
+class PersonViewSet(viewsets.ModelViewSet):
+    """People: administrators manage them; everyone else sees nobody here (see /api/me/)."""
+
+    queryset = User.objects.select_related("unit").order_by("username")
+    serializer_class = PersonSerializer
+    permission_classes = [IsAdministratorOrReadOnly]
+    filterset_fields = ["unit__code", "is_active"]
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return qs if self.request.user.is_administrator else qs.none()
+
+
+class ProductionSystemViewSet(viewsets.ModelViewSet):
+    queryset = ProductionSystem.objects.select_related("owner_group")
+    serializer_class = ProductionSystemSerializer
+    permission_classes = [IsAdministratorOrReadOnly]
+    filterset_fields = ["owner_group__code", "is_active"]
+
+
+class HostViewSet(viewsets.ModelViewSet):
+    queryset = Host.objects.select_related("system")
+    serializer_class = HostSerializer
+    permission_classes = [IsAdministratorOrReadOnly]
+    filterset_fields = ["system__code", "is_active"]
+
+
+@extend_schema(tags=["me"])
+class MeView(generics.RetrieveUpdateAPIView):
+    """The caller's own profile; a person may change their own mobile number."""
+
+    serializer_class = MeSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user

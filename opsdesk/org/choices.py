@@ -1,0 +1,44 @@
+"""Kinds of units and roles of people, as the article names them."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["UnitKind", "Role", "ROLE_UNIT_KINDS", "LEVEL_KINDS"]
+
+
+class UnitKind(models.TextChoices):
+    PROVINCE = "province", _("Provincial centre")
+    OPERATIONS = "operations", _("Operations department")
+    SUPPORT_GROUP = "support_group", _("Support group")
+    CITY = "city", _("City support centre")
+    COUNTY = "county", _("County support centre")
+    OUTLET = "outlet", _("Outlet")
+
+
+class Role(models.TextChoices):
+    TELLER = "teller", _("Teller")
+    COUNTY_SUPPORT = "county_support", _("County support")
+    CITY_SUPPORT = "city_support", _("City support")
+    DISPATCHER = "dispatcher", _("Provincial dispatcher")
+    GROUP_MEMBER = "group_member", _("Support group member")
+    GROUP_LEAD = "group_lead", _("Support group lead")
+    OPERATOR = "operator", _("Data-centre operator")
+    MANAGER = "manager", _("Manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# Which kinds of unit a person holding each role may belong to.
+ROLE_UNIT_KINDS: dict[str, set[str]] = {
+    Role.TELLER: {UnitKind.OUTLET},
+    Role.COUNTY_SUPPORT: {UnitKind.COUNTY},
+    Role.CITY_SUPPORT: {UnitKind.CITY},
+    Role.DISPATCHER: {UnitKind.OPERATIONS, UnitKind.PROVINCE},
+    Role.GROUP_MEMBER: {UnitKind.SUPPORT_GROUP},
+    Role.GROUP_LEAD: {UnitKind.SUPPORT_GROUP},
+    Role.OPERATOR: {UnitKind.OPERATIONS, UnitKind.PROVINCE},
+    Role.MANAGER: {UnitKind.PROVINCE, UnitKind.OPERATIONS, UnitKind.CITY, UnitKind.COUNTY, UnitKind.SUPPORT_GROUP},
+    Role.ADMINISTRATOR: {UnitKind.PROVINCE, UnitKind.OPERATIONS},
+}
+
+# The levels a request climbs, bottom to top.
+LEVEL_KINDS = (UnitKind.OUTLET, UnitKind.COUNTY, UnitKind.CITY, UnitKind.PROVINCE)

@@ -1,0 +1,52 @@
+"""Where each role starts, and the navigation each person sees.
+
+Pages are named by URL name; the apps that own them provide them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from opsdesk.org.choices import Role
+
+__all__ = ["NavItem", "NAVIGATION", "start_page_for", "nav_for"]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str
+    roles: frozenset[str]
+
+
+ALL_SUPPORT = frozenset({Role.COUNTY_SUPPORT, Role.CITY_SUPPORT})
+PROVINCE_TICKET_ROLES = frozenset({Role.DISPATCHER})
+GROUP_ROLES = frozenset({Role.GROUP_MEMBER, Role.GROUP_LEAD})
+
+# In the order they appear in the navigation bar; the first that fits is the start page.
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("tickets:mine", _("My requests"), frozenset({Role.TELLER})),
+    NavItem("tickets:new", _("New request"), frozenset({Role.TELLER})),
+    NavItem("tickets:queue", _("Queue"), ALL_SUPPORT),
+    NavItem("tickets:triage", _("Triage board"), PROVINCE_TICKET_ROLES),
+    NavItem("tickets:group_board", _("Group board"), GROUP_ROLES),
+    NavItem("alerts:board", _("Alert board"), frozenset({Role.OPERATOR, Role.DISPATCHER, *GROUP_ROLES})),
+    NavItem("reports:index", _("Statistics"), frozenset({Role.MANAGER, Role.DISPATCHER})),
+    NavItem("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
+)
+
+
+def nav_for(user) -> list[NavItem]:
+    if not (user and user.is_authenticated):
+        return []
+    roles = set(user.roles)
+    if user.is_superuser:
+        roles.add(Role.ADMINISTRATOR)
+    return [item for item in NAVIGATION if item.roles & roles]
+
+
+def start_page_for(user) -> str | None:
+    items = nav_for(user)
+    return items[0].url_name if items else None

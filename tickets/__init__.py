@@ -1,0 +1,1 @@
+"""Service requests: types and forms, requests, comments, attachments."""
