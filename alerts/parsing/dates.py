@@ -6,7 +6,7 @@ CST and a missing zone mean China Standard Time (+08:00); two-digit years are 20
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
 __all__ = ["CHINA_TZ", "parse_date", "format_utc"]
@@ -49,7 +49,7 @@ def _build(y: int, mo: int, d: int, h: int, mi: int, s: int, offset: int | None)
         local = datetime(y, mo, d, h, mi, s, tzinfo=timezone(timedelta(minutes=offset)))
     except (ValueError, OverflowError):
         return None
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -99,4 +99,4 @@ def format_utc(value: datetime | None) -> str | None:
     """``YYYY-MM-DDTHH:MM:SSZ`` or None."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

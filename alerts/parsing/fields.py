@@ -20,7 +20,7 @@ class Field:
 
 def norm_key(key: str) -> str:
     key = re.sub(r"[*_`【】\[\]]", "", key).strip().lower()
-    key = re.sub(r"\s+", " ", key)
+    key = re.sub(r"\s+", " ", key).rstrip(". ")  # HP-UX EMS pads keys: "Severity......:"
     if not key.isascii():
         key = key.replace(" ", "")
     return key

@@ -28,11 +28,18 @@ def is_forward(msg: MessageView) -> bool:
         _MARKER_RE.search(msg.text[:20000]) and _header_block(msg.text[:20000]) is not None)
 
 
+def _is_from_line(line: str) -> bool:
+    m = _HEADER_LINE_RE.match(line)
+    return bool(m and _HEADER_KEYS.get(m.group(1).strip().lower()) == "from")
+
+
 def _header_block(text: str) -> tuple[dict[str, str], str] | None:
     """Find a forwarded header block; returns ({from,date,to,cc,subject}, original body)."""
     lines = text.split("\n")
-    starts = [i + 1 for i, line in enumerate(lines) if _MARKER_RE.match(line)] or [0]
-    for start in starts[:5]:
+    starts = [i + 1 for i, line in enumerate(lines) if _MARKER_RE.match(line)]
+    # Outlook's HTML forwards have no marker line: a From:/发件人: line starts the block.
+    starts += [i for i, line in enumerate(lines[:400]) if _is_from_line(line)][:3]
+    for start in sorted(set(starts or [0]))[:6]:
         i = start
         while i < len(lines) and not lines[i].strip() and i - start < 3:
             i += 1

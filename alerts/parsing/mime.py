@@ -97,7 +97,7 @@ def decode_bytes(data: bytes, charset: str | None, errors: list[str] | None = No
         return ""
     codec = _lookup(charset)
     if charset and codec is None and errors is not None:
-        _note(errors, "invalid charset %s" % _safe_label(charset))
+        _note(errors, f"invalid charset {_safe_label(charset)}")
     if codec is None or codec == "ascii":
         if data.isascii():
             return data.decode("ascii")
@@ -106,7 +106,7 @@ def decode_bytes(data: bytes, charset: str | None, errors: list[str] | None = No
     if text is not None:
         return text
     if errors is not None:
-        _note(errors, "charset mismatch: %s %s is not %s" % (what, "bytes", _safe_label(charset)))
+        _note(errors, "charset mismatch: {} {} is not {}".format(what, "bytes", _safe_label(charset)))
     for fallback in ("utf-8", "gb18030"):
         if fallback != codec:
             text = _decode_strict(data, fallback, final)
@@ -271,7 +271,7 @@ class _TextExtractor(HTMLParser):
             cells = ["".join(c).strip() for c in self.rows.pop()]
             cells = [c for c in cells if c]
             if len(cells) == 2 and "\n" not in cells[0] and "\n" not in cells[1]:
-                line = "%s: %s" % (cells[0], cells[1])
+                line = f"{cells[0]}: {cells[1]}"
             else:
                 line = "\n".join(cells)
             self._sink().append("\n" + line + "\n")
@@ -373,7 +373,7 @@ def parse_bytes(raw: bytes) -> MessageView:
     errors: list[str] = []
     data = _sanitize_headers(raw)
     if len(data) > MAX_PARSE_BYTES:
-        errors.append("message truncated to %d bytes for parsing" % MAX_PARSE_BYTES)
+        errors.append(f"message truncated to {MAX_PARSE_BYTES} bytes for parsing")
         data = data[:MAX_PARSE_BYTES]
     msg = None
     if len(re.findall(rb"(?i)boundary\s*=", data[:MAX_PARSE_BYTES])) > MAX_BOUNDARIES:
@@ -384,7 +384,7 @@ def parse_bytes(raw: bytes) -> MessageView:
         except RecursionError:
             errors.append("multipart nesting too deep: parsed flat")
         except Exception as exc:  # the stdlib parser is lenient; this is belt and braces
-            errors.append("mime parse error: %s" % clean_line(type(exc).__name__))
+            errors.append(f"mime parse error: {clean_line(type(exc).__name__)}")
     if msg is not None:
         try:
             return view_from_message(msg, errors)
@@ -420,12 +420,12 @@ def view_from_message(msg: Message, errors: list[str] | None = None, depth: int 
         part, level = stack.pop()
         seen += 1
         if seen > MAX_PARTS:
-            _note(errors, "too many MIME parts: stopped after %d" % MAX_PARTS)
+            _note(errors, f"too many MIME parts: stopped after {MAX_PARTS}")
             break
         ctype = _ctype(part)
         view.part_types.add(ctype)
         if level > MAX_DEPTH:
-            _note(errors, "multipart nesting deeper than %d: ignored" % MAX_DEPTH)
+            _note(errors, f"multipart nesting deeper than {MAX_DEPTH}: ignored")
             continue
         payload = part.get_payload()
         if ctype == "message/rfc822" or (part.is_multipart() and ctype.startswith("message/")):

@@ -89,7 +89,7 @@ def parse_message(raw: bytes, *, rules: Sequence[Rule] = (),
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     if not isinstance(raw, (bytes, bytearray, memoryview)):
-        raise ParseError("raw message must be bytes, not %s" % type(raw).__name__)
+        raise ParseError(f"raw message must be bytes, not {type(raw).__name__}")
     raw = bytes(raw)
     try:
         return _parse(raw, rules, frozenset(h.strip().lower() for h in hosts if h and h.strip()))
@@ -98,7 +98,7 @@ def parse_message(raw: bytes, *, rules: Sequence[Rule] = (),
     except RecursionError as exc:
         raise ParseError("message too deeply nested to parse") from exc
     except Exception as exc:  # a parser bug must not take the ingest loop down
-        raise ParseError("internal parser error: %s: %s" % (type(exc).__name__, clean_line(str(exc))[:200])) from exc
+        raise ParseError(f"internal parser error: {type(exc).__name__}: {clean_line(str(exc))[:200]}") from exc
 
 
 def _parse(raw: bytes, rules: Sequence[Rule], hosts: frozenset[str]) -> ParseResult:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 __all__ = [
     "Alert",
@@ -114,9 +114,8 @@ class ParseResult:
         """``sent_at`` as ``YYYY-MM-DDTHH:MM:SSZ`` (the manifest's form), or None."""
         if self.sent_at is None:
             return None
-        from datetime import timezone
 
-        return self.sent_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.sent_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ParseError(ValueError):

@@ -61,11 +61,11 @@ def validate_rule(rule: Rule) -> list[str]:
             try:
                 _compile(pattern)
             except re.error as exc:
-                problems.append("%s: %s" % (attr, exc))
+                problems.append(f"{attr}: {exc}")
     if not (rule.extract_subject or rule.extract_body):
         problems.append("a rule needs extract_subject or extract_body")
     if rule.category and rule.category not in set(KIND_CATEGORY.values()) | {"other"}:
-        problems.append("category: unknown %r" % rule.category)
+        problems.append(f"category: unknown {rule.category!r}")
     return problems
 
 
@@ -76,7 +76,7 @@ def _search(pattern: str | None, text: str, rule: Rule, errors: list[str]) -> re
     try:
         return _compile(pattern).search(text)
     except re.error as exc:
-        errors.append("rule %s: invalid regex (%s)" % (rule.name, exc))
+        errors.append(f"rule {rule.name}: invalid regex ({exc})")
         return None
 
 
@@ -105,7 +105,7 @@ def apply_rule(rule: Rule, msg: MessageView, errors: list[str]) -> list[Alert]:
                 if len(body_matches) >= _MAX_RULE_ALERTS:
                     break
         except re.error as exc:
-            errors.append("rule %s: invalid regex (%s)" % (rule.name, exc))
+            errors.append(f"rule {rule.name}: invalid regex ({exc})")
             return []
     if not body_matches:
         body_matches = [{}]
@@ -120,7 +120,7 @@ def apply_rule(rule: Rule, msg: MessageView, errors: list[str]) -> list[Alert]:
         check = values.get("check")
         if not check:
             if kind and obj and kind not in OBJECTLESS_KINDS:
-                check = "%s:%s" % (kind, obj.lower())
+                check = f"{kind}:{obj.lower()}"
             else:
                 check = kind or obj or ""
         if not check:
@@ -137,7 +137,7 @@ def apply_rule(rule: Rule, msg: MessageView, errors: list[str]) -> list[Alert]:
         alerts.append(make_alert(rule.source or "script", host, check, severity, status, category,
                                  message, fields))
     if not alerts and (subject_groups or any(body_matches)):
-        errors.append("rule %s matched but extracted no host/check" % rule.name)
+        errors.append(f"rule {rule.name} matched but extracted no host/check")
     return dedupe(alerts)
 
 

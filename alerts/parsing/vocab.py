@@ -34,7 +34,7 @@ def one_line(value: str | None, limit: int = 500) -> str:
 
 
 def make_dedup_key(source: str, host: str, check: str) -> str:
-    return "%s|%s|%s" % (source, norm(host), norm(check))
+    return f"{source}|{norm(host)}|{norm(check)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def map_severity(word: str | None) -> str | None:
         return _SEVERITY_EXACT[w]
     for term, sev in _SEVERITY_SCAN:
         if term.isascii():
-            if re.search(r"(?<![a-z])%s(?![a-z])" % re.escape(term), w):
+            if re.search(rf"(?<![a-z]){re.escape(term)}(?![a-z])", w):
                 return sev
         elif term in w:
             return sev
@@ -114,7 +114,7 @@ OBJECTLESS_KINDS = frozenset({"cpu", "memory", "paging_space", "load", "ntp"})
 
 def _w(*words: str) -> str:
     """English words with ASCII boundaries (Python's \\b treats CJK as word chars)."""
-    return "(?<![a-z0-9])(?:%s)(?![a-z])" % "|".join(words)
+    return "(?<![a-z0-9])(?:{})(?![a-z])".format("|".join(words))
 
 
 # Order matters: the first kind whose pattern matches wins (tuxedo before process, jvm before
@@ -136,7 +136,7 @@ _KIND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p, re.I)) fo
     ("db_lock", r"锁|" + _w("lock", "locks", "deadlock", "lock ?wait", "enqueue")),
     ("db_sessions", r"会话|连接数|" + _w("sessions?", "connections?")),
     ("db_log", r"归档|逻辑日志|事务日志|日志空间|" + _w("archive ?log", "logical ?log", "transaction ?log", "archivelog", "redo")),
-    ("db_instance", r"数据库实例|实例状态|监听|数据库状态|数据库宕|" + _w("listener", "db ?instance", "database down", "instance")),
+    ("db_instance", r"实例|监听|数据库状态|数据库宕|数据库不可用|" + _w("listener", "db ?instance", "database down", "instance")),
     ("hw", r"errpt|硬件|风扇|电源|磁盘故障|" + _w("hardware", "hdisk\\d*", "fan\\d*", "power ?supply", "psu", "ems", "disk error", "hw")),
     ("inode", r"inode|i节点"),
     ("filesystem", r"文件系统|磁盘空间|磁盘使用|挂载点|" + _w("file ?system", "filesystem", "fs", "disk ?space", "disk usage", "mount")),
@@ -147,7 +147,7 @@ _KIND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p, re.I)) fo
     ("ntp", r"时钟|时间同步|时间偏差|" + _w("ntp", "clock", "time ?sync", "time ?offset", "chrony")),
     ("ping", r"连通|不可达|网络不通|" + _w("ping", "unreachable", "reachability", "icmp", "packet ?loss")),
     ("nic", r"网卡|网口|链路|" + _w("nic", "interface", "link", "eth\\d+", "ent\\d+", "en\\d+", "bond\\d*")),
-    ("process", r"进程|" + _w("process", "processes", "proc", "daemon", "pid")),
+    ("process", r"进程|批量|作业|" + _w("process", "processes", "proc", "daemon", "pid", "batch", "job")),
 ]]
 
 
@@ -206,7 +206,7 @@ def guess_category(*texts: str | None) -> str:
 
 _IP = r"(?:\d{1,3}\.){3}\d{1,3}"
 _NAME = r"[A-Za-z][A-Za-z0-9_-]*\d[A-Za-z0-9_-]*(?:\.[A-Za-z0-9-]+)*|[A-Za-z][A-Za-z0-9_]*-[A-Za-z0-9_-]+(?:\.[A-Za-z0-9-]+)*"
-HOST_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_.:/-])(%s|%s)(?![A-Za-z0-9_-]|\.[A-Za-z0-9])" % (_IP, _NAME))
+HOST_TOKEN_RE = re.compile(rf"(?<![A-Za-z0-9_.:/-])({_IP}|{_NAME})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
 
 
 def is_host_like(token: str) -> bool:

@@ -75,11 +75,9 @@ class Unit(models.Model):
         verbose_name = _("unit")
         verbose_name_plural = _("units")
         ordering = ["path"]
-        indexes = [
-            # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' in any collation.
-            models.Index(fields=["path"], name="org_unit_path_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["kind", "path"], name="org_unit_kind_path"),
-        ]
+        # `path` is unique, for which Django also creates a varchar_pattern_ops index on PostgreSQL:
+        # that one serves LIKE 'prefix%' in any collation.
+        indexes = [models.Index(fields=["kind", "path"], name="org_unit_kind_path")]
 
     def __str__(self) -> str:
         return self.name

@@ -45,7 +45,7 @@ def test_manifest_line(entry):
         assert result.reason
     for alert in result.alerts:
         assert alert.source == entry["source"]
-        assert alert.dedup_key == "%s|%s|%s" % (alert.source, alert.host, alert.check)
+        assert alert.dedup_key == f"{alert.source}|{alert.host}|{alert.check}"
         assert alert.message and len(alert.message) <= 500 and "\n" not in alert.message
 
 
@@ -56,7 +56,7 @@ def _all_alerts():
         expected = entry.get("alerts") or ([entry] if entry["is_alert"] else [])
         got = parsed(entry["file"]).alerts
         assert len(got) == len(expected), entry["file"]
-        for i, (e, a) in enumerate(zip(expected, got)):
+        for i, (e, a) in enumerate(zip(expected, got, strict=False)):
             out.append((entry["file"], i, e["dedup_key"], a.dedup_key))
     return out
 
@@ -65,8 +65,8 @@ def test_dedup_keys_partition_the_corpus_like_the_manifest():
     by_expected: dict[str, set[str]] = defaultdict(set)
     by_parsed: dict[str, set[str]] = defaultdict(set)
     for file, i, expected, got in _all_alerts():
-        by_expected[expected].add("%s#%d" % (file, i))
-        by_parsed[got].add("%s#%d" % (file, i))
+        by_expected[expected].add(f"{file}#{i}")
+        by_parsed[got].add(f"{file}#{i}")
     assert sorted(map(sorted, by_expected.values())) == sorted(map(sorted, by_parsed.values()))
 
 

@@ -88,7 +88,7 @@ class Command(BaseCommand):
         if not as_json:
             self._table(rows)
         if failed:
-            raise CommandError("%d file(s) could not be parsed" % failed, returncode=1)
+            raise CommandError(f"{failed} file(s) could not be parsed", returncode=1)
 
     def _table(self, rows: list[dict[str, Any]]) -> None:
         header = ("file", "alert", "source", "host", "check", "severity", "status", "category",
@@ -105,7 +105,7 @@ class Command(BaseCommand):
                               row["source"], a["host"], a["check"][:50], a["severity"], a["status"],
                               a["category"], row["sent_at"] or "-"))
             if not row["is_alert"] and row["reason"]:
-                lines[-1] = lines[-1][:4] + ("(%s)" % row["reason"],) + lines[-1][5:]
+                lines[-1] = lines[-1][:4] + ("({})".format(row["reason"]),) + lines[-1][5:]
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
         for line in lines:
-            self.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(line, widths)).rstrip())
+            self.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False)).rstrip())

@@ -43,26 +43,22 @@ def _blocks(text: str, default_status: str) -> list[tuple[str, dict[str, str], d
     """(status, labels, annotations) per alert block of a rendered notification."""
     out: list[tuple[str, dict[str, str], dict[str, str]]] = []
     status = default_status
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] = {}
     target: dict[str, str] | None = None
     for line in text.split("\n")[:5000]:
-        s = line.strip()
-        low = s.lower()
+        low = line.strip().lower()
         if re.match(r"^(?:alerts\s+firing|\[\d+\]\s*firing)\b", low):
-            status = "firing"
+            status, target = "firing", None
             continue
         if re.match(r"^(?:alerts\s+resolved|\[\d+\]\s*resolved)\b", low):
-            status = "resolved"
+            status, target = "resolved", None
             continue
         if re.match(r"^labels\s*:?$", low):
-            if labels:
-                out.append((status, labels, annotations))
-            labels, annotations = {}, {}
-            target = labels
+            # Each block keeps the status of the section it starts in.
+            out.append((status, {}, {}))
+            target = out[-1][1]
             continue
         if re.match(r"^annotations\s*:?$", low):
-            target = annotations if labels is not None else None
+            target = out[-1][2] if out else None
             continue
         if low.startswith("source") and target is not None:
             target = None
@@ -70,9 +66,9 @@ def _blocks(text: str, default_status: str) -> list[tuple[str, dict[str, str], d
         m = _LABEL_LINE.match(line)
         if m and target is not None and len(target) < 100:
             target.setdefault(m.group("k"), m.group("v")[:1000])
-    if labels:
-        out.append((status, labels, annotations))
-    return out
+        if len(out) > 200:
+            break
+    return [b for b in out if b[1]]
 
 
 def parse(msg: MessageView) -> list[Alert]:
@@ -82,7 +78,7 @@ def parse(msg: MessageView) -> list[Alert]:
     if not any("alertname" in b[1] for b in blocks):
         blocks = _blocks(msg.html or msg.text, default_status)
     alerts = []
-    for status_word, labels, annotations in blocks:
+    for status_word, labels, notes in blocks:
         name = labels.get("alertname", "")
         if not name:
             continue
@@ -92,13 +88,13 @@ def parse(msg: MessageView) -> list[Alert]:
                 host = host_from_instance(labels[key])
                 break
         if not host:
-            raise NoHostError("alertmanager alert %r has no instance/host label" % name[:100])
+            raise NoHostError(f"alertmanager alert {name[:100]!r} has no instance/host label")
         status = "recovery" if status_word == "resolved" else "problem"
         severity = map_severity(labels.get("severity") or labels.get("priority"))
         category = guess_category(name, labels.get("job"), labels.get("category"),
-                                  annotations.get("summary"))
-        summary = annotations.get("summary") or annotations.get("description") or msg.subject
-        fields = {"label.%s" % k: v for k, v in labels.items()}
-        fields.update({"annotation.%s" % k: v for k, v in annotations.items()})
+                                  notes.get("summary"))
+        summary = notes.get("summary") or notes.get("description") or msg.subject
+        fields = {f"label.{k}": v for k, v in labels.items()}
+        fields.update({f"annotation.{k}": v for k, v in notes.items()})
         alerts.append(make_alert(NAME, host, name, severity, status, category, summary, fields))
     return dedupe(alerts)

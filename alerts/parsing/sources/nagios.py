@@ -19,11 +19,9 @@ _TYPES = ("PROBLEM", "RECOVERY", "ACKNOWLEDGEMENT", "FLAPPINGSTART", "FLAPPINGST
 _TYPE_ALT = "|".join(_TYPES)
 # Nagios: "** PROBLEM Service Alert: host/service is CRITICAL **"
 _NAGIOS_SUBJECT = re.compile(
-    r"^\*\*\s*(?P<type>%s)\s+(?P<kind>Service|Host)\s+Alert:\s*(?P<rest>.*?)\s+is\s+(?P<state>[A-Z]+)\s*\*\*"
-    % _TYPE_ALT, re.I)
+    rf"^\*\*\s*(?P<type>{_TYPE_ALT})\s+(?P<kind>Service|Host)\s+Alert:\s*(?P<rest>.*?)\s+is\s+(?P<state>[A-Z]+)\s*\*\*", re.I)
 # Icinga 2: "[PROBLEM] disk on host is CRITICAL!" / "[PROBLEM] Host host is DOWN!"
-_ICINGA_SUBJECT = re.compile(r"^\[(?P<type>%s)\]\s+(?P<rest>.*?)\s+is\s+(?P<state>[A-Z]+)!?\s*$"
-                             % _TYPE_ALT, re.I)
+_ICINGA_SUBJECT = re.compile(rf"^\[(?P<type>{_TYPE_ALT})\]\s+(?P<rest>.*?)\s+is\s+(?P<state>[A-Z]+)!?\s*$", re.I)
 _BANNER = re.compile(r"\*{3,}\s*(?:Nagios|Icinga|Service Monitoring on|Host Monitoring on)", re.I)
 
 _STATUS = {"PROBLEM": "problem", "RECOVERY": "recovery", "ACKNOWLEDGEMENT": "ack"}
@@ -48,7 +46,7 @@ def parse(msg: MessageView) -> list[Alert]:
     host = host_from_value(first_value(fields, "host", "host name", "hostname", "host alias"))
     is_host_notification = not service and (
         not sm or "kind" not in sm.groupdict() or (sm.group("kind") or "").lower() == "host"
-        or subject.lower().startswith("[%s] host " % ntype.lower()))
+        or subject.lower().startswith(f"[{ntype.lower()}] host "))
     if not host and sm:
         rest = sm.group("rest")
         if "kind" in sm.groupdict() and sm.group("kind"):

@@ -29,7 +29,7 @@ NAME = "script"
 
 HOST_KEYS = ("主机名称", "主机名", "主机", "告警主机", "服务器名称", "服务器名", "设备名称", "机器名",
              "hostname", "host name", "host", "system", "node name", "nodename")
-IP_KEYS = ("主机地址", "主机ip", "ip地址", "ip", "ip address", "host ip", "address")
+IP_KEYS = ("主机地址", "主机ip", "服务器ip", "服务器地址", "ip地址", "ip", "ip address", "host ip", "address")
 LEVEL_KEYS = ("告警级别", "告警等级", "级别", "等级", "严重级别", "严重程度", "事件级别", "level",
               "severity", "alert level", "priority", "优先级")
 STATUS_KEYS = ("告警状态", "当前状态", "事件状态", "状态", "status")
@@ -86,7 +86,7 @@ _SUBJECT_OBJECT: dict[str, str] = {
     "txn_success_rate": r"([A-Za-z0-9]+)\s*渠道|(?:渠道|channel)\s*" + _TOKEN,
     "txn_volume": r"([A-Za-z0-9]+)\s*渠道|(?:渠道|channel)\s*" + _TOKEN,
     "txn_response_time": r"([A-Za-z0-9]+)\s*渠道|(?:渠道|channel)\s*" + _TOKEN,
-    "hw": r"((?:hdisk|fan|psu|power|cpu|mem|ent|fcs|scsi)\d+|\d+/\d+/\d+(?:/\d+)*)",
+    "hw": r"((?:hdisk|fan|psu|power|cpu|mem|ent|fcs|scsi)\d+|\d+(?:/\d+){2,}(?:\.[0-9A-Fa-fx]+)*)",
     "ping": r"ping\s+" + _TOKEN,
     "nic": r"((?:ent|eth|en|bond|lan)\d+)",
 }
@@ -101,6 +101,8 @@ _TABLE_HEADERS: dict[str, tuple[str, ...]] = {
 _ALERT_WORDS = re.compile(r"告警|报警|预警|故障|异常|错误|失败|超过|超出|低于|宕|不可用|不存在|"
                           r"(?<![A-Za-z])(?:alert|alarm|error|fail(?:ed|ure)?|down|critical|warning|"
                           r"not found|not running|exceed(?:ed|s)?|threshold)(?![A-Za-z])", re.I)
+_HOSTISH = r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]"
+_STRONG_RECOVERY = re.compile(r"(?<!未)(?<!尚未)(?:已恢复|恢复正常|告警解除|已解除)|(?<![A-Za-z])(?:RESOLVED|RECOVERED)(?![A-Za-z])")
 _TAG_RE = re.compile(r"[\[【]([^\]】\[【]{1,40})[\]】]")
 
 
@@ -140,6 +142,11 @@ def find_host(fields: list[Field], subject: str) -> tuple[str | None, int]:
     for tag in subject_tags(subject):
         if HOST_TOKEN_RE.fullmatch(tag) and map_severity(tag) is None:
             return tag, -1
+    # "HOST: ..." at the start, then "on HOST" / "主机HOST", then the first host-like token.
+    for pattern in (rf"^\s*({_HOSTISH})\s*[:：]", rf"(?:\bon|\bhost|主机|服务器)\s*[:：]?\s*({_HOSTISH})"):
+        m = re.search(pattern, subject, re.I)
+        if m and HOST_TOKEN_RE.fullmatch(m.group(1)):
+            return m.group(1), -1
     m = HOST_TOKEN_RE.search(subject)
     if m:
         return m.group(1), -1
@@ -155,14 +162,18 @@ def find_host(fields: list[Field], subject: str) -> tuple[str | None, int]:
 def detect(msg: MessageView) -> bool:
     fields = parse_fields(msg.text[:20000], max_lines=400)
     host, _ = find_host(fields, msg.subject)
-    has_level = first_value(fields, *LEVEL_KEYS) is not None or any(
+    keys = {f.key for f in fields}
+    has_level = bool(keys & set(LEVEL_KEYS)) or any(
         map_severity(t) or status_from_word(t) for t in subject_tags(msg.subject))
-    kind = guess_kind(first_value(fields, *ITEM_KEYS), msg.subject)
-    signals = has_level or bool(_ALERT_WORDS.search(msg.subject)) or kind is not None
+    structured = has_level or bool(keys & set(ITEM_KEYS)) or bool(keys & set(OBJECT_KEYS))
+    # A host plus a topic is not enough ("SZHXDB01 文件系统扩容申请"): the message must also say
+    # something is wrong or has recovered.
+    worded = bool(_ALERT_WORDS.search(msg.subject)) or status_from_word(msg.subject) is not None \
+        or _subject_severity(msg.subject) is not None
     if host:
-        return signals
+        return structured or worded
     # No host: only claim the message (and fail loudly) when it clearly is a script alert.
-    return has_level and kind is not None
+    return has_level and guess_kind(first_value(fields, *ITEM_KEYS), msg.subject) is not None
 
 
 def _clean_object(value: str, kind: str) -> str | None:
@@ -171,10 +182,14 @@ def _clean_object(value: str, kind: str) -> str | None:
         m = re.search(r"(/[^\s,，;；()（）]*)", v)
         return m.group(1) if m else None
     # Drop leading words that name the kind (进程 gmagent, Server XDServer1, 队列 QL.X).
-    v = re.sub(r"^(?:[^\x00-\x7f]+|process|server|queue|channel|tablespace|database|instance)\s*[:：]?\s*",
-               "", v, flags=re.I)
-    m = re.match(_TOKEN, v)
-    return m.group(1).rstrip(".:") if m else None
+    stripped = re.sub(r"^(?:[^\x00-\x7f]+|process|server|queue|channel|tablespace|database|instance)\s*[:：]?\s*",
+                      "", v, flags=re.I)
+    m = re.match(_TOKEN, stripped)
+    if m:
+        return m.group(1).rstrip(".:")
+    # An object written in Chinese only (核心库): keep it as written.
+    m = re.match(r"[^\s,，;；()（）:：]{1,40}", v)
+    return m.group(0) if m and not v.isascii() else None
 
 
 def _split_objects(value: str, kind: str) -> list[str]:
@@ -259,6 +274,9 @@ def _severity_and_status(fields: list[Field], subject: str) -> tuple[str | None,
             return None, st
         sev = map_severity(level)
         if sev:
+            # Some scripts keep the original level on the all-clear mail and say so in the subject.
+            if _STRONG_RECOVERY.search(_TAG_RE.sub(" ", subject)):
+                return None, "recovery"
             return sev, "problem"
     if state:
         st = status_from_word(state)
@@ -324,7 +342,7 @@ def parse(msg: MessageView) -> list[Alert]:
     objects = _objects(kind, fields, text, subject)
     if not objects:
         return [make_alert(NAME, host, kind, severity, status, category, summary, details)]
-    alerts = [make_alert(NAME, host_for(line) if line >= 0 else host, "%s:%s" % (kind, obj.lower()),
+    alerts = [make_alert(NAME, host_for(line) if line >= 0 else host, f"{kind}:{obj.lower()}",
                          severity, status, category, summary, details)
               for obj, line in objects]
     return dedupe(alerts)

@@ -74,7 +74,7 @@ def _host_from_name(name: str, known_hosts: frozenset[str]) -> str | None:
     host-like token."""
     lowered = name.lower()
     for host in sorted(known_hosts, key=len, reverse=True):
-        if host and re.search(r"(?<![a-z0-9_.-])%s(?![a-z0-9_-])" % re.escape(host.lower()), lowered):
+        if host and re.search(rf"(?<![a-z0-9_.-]){re.escape(host.lower())}(?![a-z0-9_-])", lowered):
             return host
     m = HOST_TOKEN_RE.search(name)
     if m:
