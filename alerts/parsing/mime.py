@@ -149,7 +149,7 @@ def _b64(text: str) -> bytes | None:
 
 
 def _q(text: str) -> bytes:
-    raw = text.replace("_", " ").encode("ascii", "surrogateescape")
+    raw = text.replace("_", " ").encode("utf-8", "surrogateescape")
     return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
 
 
@@ -201,7 +201,7 @@ def decode_header_value(raw: str | bytes | None, errors: list[str] | None = None
 
 
 def _decode_literal(text: str) -> str:
-    data = text.encode("ascii", "surrogateescape") if not text.isascii() else None
+    data = text.encode("utf-8", "surrogateescape") if not text.isascii() else None
     if data is None:
         return text
     return _detect(data, True)
@@ -361,9 +361,17 @@ def split_header_block(raw: bytes) -> tuple[bytes, bytes]:
     return raw[:m.end()], raw[m.end():]
 
 
-def _sanitize_headers(raw: bytes) -> bytes:
-    # A bare CR inside a header would make the parser start a new (attacker-chosen) header.
+MAX_HEADER_BYTES = 128 * 1024
+
+
+def _sanitize_headers(raw: bytes, errors: list[str]) -> bytes:
     head, body = split_header_block(raw)
+    if len(head) > MAX_HEADER_BYTES:
+        # Hundreds of thousands of header lines make the stdlib parser crawl.
+        cut = head.rfind(b"\n", 0, MAX_HEADER_BYTES)
+        head = head[:cut + 1 if cut > 0 else MAX_HEADER_BYTES] + b"\n"
+        errors.append(f"header section truncated to {MAX_HEADER_BYTES} bytes")
+    # A bare CR inside a header would make the parser start a new (attacker-chosen) header.
     head = re.sub(rb"\r(?!\n)", b" ", head)
     return head + body
 
@@ -371,7 +379,7 @@ def _sanitize_headers(raw: bytes) -> bytes:
 def parse_bytes(raw: bytes) -> MessageView:
     """Parse raw message bytes into a MessageView. Never raises."""
     errors: list[str] = []
-    data = _sanitize_headers(raw)
+    data = _sanitize_headers(raw[:MAX_PARSE_BYTES * 2], errors)
     if len(data) > MAX_PARSE_BYTES:
         errors.append(f"message truncated to {MAX_PARSE_BYTES} bytes for parsing")
         data = data[:MAX_PARSE_BYTES]
@@ -390,15 +398,32 @@ def parse_bytes(raw: bytes) -> MessageView:
             return view_from_message(msg, errors)
         except RecursionError:
             errors.append("multipart nesting too deep: parsed flat")
+        except Exception as exc:  # belt and braces: fall back to the flat scan
+            errors.append(f"mime walk error: {type(exc).__name__}")
     return _flat_view(data, errors)
 
 
+_KEY_HEADERS = {"subject", "from", "date", "message-id", "return-path", "auto-submitted", "content-type",
+                "x-autoreply", "x-autorespond", "precedence", "x-spam-flag", "x-spam-status", "x-spam",
+                "in-reply-to", "references", "x-mailer", "resent-from", "resent-date"}
+MAX_HEADERS = 200
+MAX_HEADER_CHARS = 8192
+
+
 def _header_pairs(msg: Message, errors: list[str]) -> list[tuple[str, str]]:
+    """Decoded (name, value) pairs: the first MAX_HEADERS, plus the ones the parser relies on
+    wherever they are; each value capped at MAX_HEADER_CHARS raw characters."""
     pairs = []
-    for name, value in msg.raw_items() if hasattr(msg, "raw_items") else msg.items():
-        pairs.append((clean_line(str(name)), decode_header_value(value, errors)))
-        if len(pairs) >= 300:
-            break
+    items = msg.raw_items() if hasattr(msg, "raw_items") else msg.items()
+    for n, (name, value) in enumerate(items):
+        name = clean_line(str(name))[:100]
+        if n >= MAX_HEADERS and name.lower() not in _KEY_HEADERS:
+            continue
+        value = str(value)
+        if len(value) > MAX_HEADER_CHARS:
+            _note(errors, f"header {name} truncated to {MAX_HEADER_CHARS} characters")
+            value = value[:MAX_HEADER_CHARS]
+        pairs.append((name, decode_header_value(value, errors)))
     return pairs
 
 
@@ -427,50 +452,54 @@ def view_from_message(msg: Message, errors: list[str] | None = None, depth: int 
         if level > MAX_DEPTH:
             _note(errors, f"multipart nesting deeper than {MAX_DEPTH}: ignored")
             continue
-        payload = part.get_payload()
-        if ctype == "message/rfc822" or (part.is_multipart() and ctype.startswith("message/")):
-            inner = payload[0] if isinstance(payload, list) and payload else None
-            if isinstance(inner, Message) and depth < 2 and len(view.embedded) < MAX_EMBEDDED:
-                view.embedded.append(view_from_message(inner, [], depth + 1))
-            continue
-        if part.is_multipart():
-            if isinstance(payload, list):
-                for child in reversed(payload[:MAX_PARTS]):
-                    if isinstance(child, Message):
-                        stack.append((child, level + 1))
-            continue
-        filename = _filename(part, errors)
-        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
-        maintype = ctype.split("/", 1)[0]
-        is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment" and (
-            not filename or disposition == "inline")
         try:
-            body = part.get_payload(decode=True) or b""
-        except Exception:
+            # get_payload() of a leaf may itself choke on a hostile charset parameter.
+            payload = part.get_payload() if part.is_multipart() or ctype.startswith("message/") else None
+            if ctype == "message/rfc822" or (part.is_multipart() and ctype.startswith("message/")):
+                inner = payload[0] if isinstance(payload, list) and payload else None
+                if isinstance(inner, Message) and depth < 2 and len(view.embedded) < MAX_EMBEDDED:
+                    view.embedded.append(view_from_message(inner, [], depth + 1))
+                continue
+            if part.is_multipart():
+                if isinstance(payload, list):
+                    for child in reversed(payload[:MAX_PARTS]):
+                        if isinstance(child, Message):
+                            stack.append((child, level + 1))
+                continue
+            filename = _filename(part, errors)
+            disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+            maintype = ctype.split("/", 1)[0]
+            is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment" and (
+                not filename or disposition == "inline")
+            try:
+                body = part.get_payload(decode=True) or b""
+            except Exception:
+                _note(errors, "undecodable MIME part")
+                body = b""
+            if not isinstance(body, bytes):
+                body = b""
+            if is_body_text:
+                complete = len(body) <= MAX_PART_BYTES
+                text = decode_bytes(body[:MAX_PART_BYTES], _charset(part), errors,
+                                    final=complete)
+                if ctype == "text/html":
+                    view.html_present = True
+                    text = html_to_text(text)
+                    htmls.append(text[:budget[0]])
+                else:
+                    plains.append(text[:budget[0]])
+                budget[0] = max(0, budget[0] - len(text))
+                continue
+            if maintype == "multipart":
+                continue
+            view.attachments.append(Attachment(
+                filename=filename or "", content_type=ctype, size=len(body),
+                data=bytes(body[:MAX_ATTACHMENT_BYTES])))
+            if maintype == "text" and ctype != "text/calendar" and len(text_attachments) < 5:
+                text_attachments.append(decode_bytes(body[:MAX_PART_BYTES], _charset(part),
+                                                     None, final=len(body) <= MAX_PART_BYTES))
+        except Exception:  # one broken part must not lose the rest of the message
             _note(errors, "undecodable MIME part")
-            body = b""
-        if not isinstance(body, bytes):
-            body = b""
-        if is_body_text:
-            complete = len(body) <= MAX_PART_BYTES
-            text = decode_bytes(body[:MAX_PART_BYTES], part.get_content_charset(None), errors,
-                                final=complete)
-            if ctype == "text/html":
-                view.html_present = True
-                text = html_to_text(text)
-                htmls.append(text[:budget[0]])
-            else:
-                plains.append(text[:budget[0]])
-            budget[0] = max(0, budget[0] - len(text))
-            continue
-        if maintype == "multipart":
-            continue
-        view.attachments.append(Attachment(
-            filename=filename or "", content_type=ctype, size=len(body),
-            data=bytes(body[:MAX_ATTACHMENT_BYTES])))
-        if maintype == "text" and ctype != "text/calendar" and len(text_attachments) < 5:
-            text_attachments.append(decode_bytes(body[:MAX_PART_BYTES], part.get_content_charset(None),
-                                                 None, final=len(body) <= MAX_PART_BYTES))
     view.plain = _tidy("\n".join(plains))[:MAX_TEXT_CHARS]
     view.html = _tidy("\n".join(htmls))[:MAX_TEXT_CHARS]
     text = view.plain if view.plain.strip() else view.html
@@ -479,6 +508,14 @@ def view_from_message(msg: Message, errors: list[str] | None = None, depth: int 
         text = _tidy("\n".join(text_attachments))
     view.text = text[:MAX_TEXT_CHARS]
     return view
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        value = part.get_content_charset(None)
+    except Exception:
+        return None
+    return clean_line(str(value))[:64] if value else None
 
 
 def _ctype(part: Message) -> str:

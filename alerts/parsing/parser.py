@@ -19,26 +19,19 @@ __all__ = ["parse_message", "fingerprint", "TRACE_HEADERS"]
 
 # Headers a relay or the delivery agent adds: a redelivery differs only in these.
 TRACE_HEADERS = ("received", "return-path", "delivered-to", "x-original-to")
-_HEADER_START = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+
+
+_TRACE_RE = re.compile(
+    rb"(?im)^(?:%s)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z)" % b"|".join(h.encode() for h in TRACE_HEADERS))
 
 
 def fingerprint(raw: bytes) -> str:
     """sha256 hex of ``raw`` without its trace header fields (Received, Return-Path,
-    Delivered-To, X-Original-To, including their folded continuation lines)."""
+    Delivered-To, X-Original-To, including their folded continuation lines): a second delivery
+    of the same message gets the same fingerprint."""
     head, body = split_header_block(bytes(raw))
-    kept: list[bytes] = []
-    skipping = False
-    for line in head.splitlines(keepends=True):
-        if line[:1] in (b" ", b"\t") and line.strip():
-            if not skipping:
-                kept.append(line)
-            continue
-        m = _HEADER_START.match(line)
-        skipping = bool(m and m.group(1).decode("ascii", "replace").lower() in TRACE_HEADERS)
-        if not skipping:
-            kept.append(line)
     digest = hashlib.sha256()
-    digest.update(b"".join(kept))
+    digest.update(_TRACE_RE.sub(b"", head))
     digest.update(body)
     return digest.hexdigest()
 

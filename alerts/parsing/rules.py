@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from .mime import MessageView
@@ -25,7 +25,7 @@ from .vocab import (
     status_from_word,
 )
 
-__all__ = ["Rule", "apply_rule", "apply_rules", "validate_rule"]
+__all__ = ["RULE_FIELDS", "Rule", "apply_rule", "apply_rules", "validate_rule"]
 
 _GROUPS = ("host", "check", "severity", "status", "object", "kind", "message")
 _MAX_RULE_ALERTS = 50
@@ -45,6 +45,10 @@ class Rule:
     source: str = "script"
     category: str | None = None
     check_kind: str | None = None
+
+
+# Field names of Rule, in order: what a ParsingRule model's to_rule() has to provide.
+RULE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Rule))
 
 
 @lru_cache(maxsize=512)

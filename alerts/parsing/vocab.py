@@ -81,7 +81,7 @@ def map_severity(word: str | None) -> str | None:
 
 _RECOVERY_RE = re.compile(
     r"(?<!未)(?<!尚未)(?<!没有)(?:已?恢复(?:正常)?|告警解除|已解除|(?<![不非异])正常)"
-    r"|(?<![A-Za-z])(?:OK|RESOLVED|RECOVERY|RECOVERED|CLEARED|Resolved|Recovered|Cleared)(?![A-Za-z])")
+    r"|(?<![A-Za-z])(?:OK|RESOLVED|RECOVERY|RECOVERED|CLEARED|Resolved|Recovered|Cleared|back to normal)(?![A-Za-z])")
 _ACK_RE = re.compile(r"已确认|(?<![A-Za-z])(?:ACKNOWLEDGED|ACKNOWLEDGEMENT|Acknowledged)(?![A-Za-z])")
 
 
@@ -139,7 +139,8 @@ _KIND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p, re.I)) fo
     ("db_instance", r"实例|监听|数据库状态|数据库宕|数据库不可用|" + _w("listener", "db ?instance", "database down", "instance")),
     ("hw", r"errpt|硬件|风扇|电源|磁盘故障|" + _w("hardware", "hdisk\\d*", "fan\\d*", "power ?supply", "psu", "ems", "disk error", "hw")),
     ("inode", r"inode|i节点"),
-    ("filesystem", r"文件系统|磁盘空间|磁盘使用|挂载点|" + _w("file ?system", "filesystem", "fs", "disk ?space", "disk usage", "mount")),
+    ("filesystem", r"文件系统|磁盘空间|磁盘使用|挂载点|(?:^|\s)/[A-Za-z0-9_./-]*\s*(?:使用率|usage|used|is)?\s*"
+                   r"\d{1,3}(?:\.\d+)?%|" + _w("file ?system", "filesystem", "fs", "disk ?space", "disk usage", "mount")),
     ("paging_space", r"交换区|交换空间|页面空间|" + _w("paging", "paging ?space", "swap", "pgsp")),
     ("memory", r"内存|" + _w("memory", "mem", "ram")),
     ("cpu", r"处理器|" + _w("cpu", "processor")),

@@ -24,7 +24,8 @@ class RolesFormMixin(forms.ModelForm):
 class PersonChangeForm(RolesFormMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
-        fields = "__all__"
+        fields = ("username", "password", "display_name", "unit", "mobile", "roles", "email", "is_active",
+                  "is_staff", "is_superuser", "groups", "user_permissions", "last_login", "date_joined")
 
 
 class PersonCreationForm(RolesFormMixin, UserCreationForm):

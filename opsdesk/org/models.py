@@ -82,14 +82,6 @@ class Unit(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @staticmethod
-    def build_path(parent: Unit | None, code: str) -> str:
-        return (parent.path if parent else "") + code + PATH_SEPARATOR
-
-    def clean(self) -> None:
-        if self.parent_id and self.pk and self.parent.path.startswith(self.path):
-            raise ValidationError({"parent": _("A unit cannot be placed under itself or its own descendants.")})
-
     def save(self, *args, **kwargs) -> None:
         new_path = self.build_path(self.parent, self.code)
         old_path = None
@@ -100,6 +92,14 @@ class Unit(models.Model):
         super().save(*args, **kwargs)
         if old_path and old_path != new_path:
             self._rewrite_descendant_paths(old_path, new_path)
+
+    @staticmethod
+    def build_path(parent: Unit | None, code: str) -> str:
+        return (parent.path if parent else "") + code + PATH_SEPARATOR
+
+    def clean(self) -> None:
+        if self.parent_id and self.pk and self.parent.path.startswith(self.path):
+            raise ValidationError({"parent": _("A unit cannot be placed under itself or its own descendants.")})
 
     @staticmethod
     def _rewrite_descendant_paths(old_path: str, new_path: str) -> None:

@@ -515,3 +515,35 @@ def test_script_recovery_subject_overrides_kept_level():
     body = "告警级别：严重\n主机名称：SZHXDB01\n监控项目：文件系统使用率\n监控对象：/oradata\n"
     r = parse_message(text_mail("[SZHXDB01] 文件系统/oradata使用率已恢复正常", body))
     assert (r.status, r.severity, r.check) == ("recovery", "info", "filesystem:/oradata")
+
+
+def test_df_like_listing_gives_one_alert_per_mount_point():
+    body = "文件系统使用率告警:\n/oradata   95%\n/oraarch   93%\n检查脚本：/home/monitor/bin/chk_fs.sh\n"
+    r = parse_message(text_mail("CRITICAL: szhxdb01 file systems over 90%", body))
+    assert [(a.host, a.check, a.severity) for a in r.alerts] == [
+        ("szhxdb01", "filesystem:/oradata", "critical"), ("szhxdb01", "filesystem:/oraarch", "critical")]
+
+
+def test_unknown_kind_check_ignores_figures():
+    first = parse_message(text_mail("[严重][核心系统][SZHXAPP01] 外联前置报文积压1234笔", "告警级别：严重\n"))
+    again = parse_message(text_mail("[严重][核心系统][SZHXAPP01] 外联前置报文积压1500笔", "告警级别：严重\n"))
+    assert first.is_alert and first.dedup_key == again.dedup_key
+    assert first.check == "外联前置报文积压笔" and first.category == "other"
+
+
+def test_registering_a_source_is_enough_to_use_it(monkeypatch):
+    import types
+
+    from alerts.parsing import sources
+    from alerts.parsing.sources.base import make_alert
+
+    custom = types.SimpleNamespace(
+        NAME="envmon",
+        detect=lambda msg: msg.subject.startswith("ENV"),
+        parse=lambda msg: [make_alert("envmon", "room-a1", "temperature", "critical", "problem", "hardware",
+                                      msg.subject)])
+    monkeypatch.setattr(sources, "REGISTRY", list(sources.REGISTRY))
+    sources.register(custom)
+    assert [s.NAME for s in sources.REGISTRY][-2:] == ["envmon", "script"]
+    r = parse_message(text_mail("ENV room-a1 temperature 35C", "x"))
+    assert (r.source, r.host, r.check, r.dedup_key) == ("envmon", "room-a1", "temperature", "envmon|room-a1|temperature")

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from opsdesk.org.choices import Role, UnitKind
 from opsdesk.org.models import Unit, normalize_mobile
-from tests.factories import make_person, make_unit
+from tests.factories import make_person
 
 pytestmark = pytest.mark.django_db
 

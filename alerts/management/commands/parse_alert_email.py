@@ -56,6 +56,8 @@ def result_as_dict(name: str, result: ParseResult) -> dict[str, Any]:
 
 class Command(BaseCommand):
     help = "Parse alert e-mails (.eml) and print what the desk would ingest; stores nothing."
+    # A read-only diagnostic: it must work even while unrelated apps fail their system checks.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", metavar="FILE", help=".eml files to parse")

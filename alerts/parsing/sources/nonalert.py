@@ -54,13 +54,6 @@ def subject_reason(subject: str) -> str | None:
 
 def reason(msg: MessageView) -> str | None:
     """Why ``msg`` is not an alert, or None."""
-    auto = (msg.header("auto-submitted") or "").strip().lower()
-    if auto.startswith("auto-replied"):
-        return "auto-reply"
-    if msg.header("x-autoreply") is not None or msg.header("x-autorespond") is not None:
-        return "auto-reply"
-    if (msg.header("precedence") or "").strip().lower() in ("auto_reply", "auto-reply"):
-        return "auto-reply"
     if msg.content_type == "multipart/report" or msg.part_types & {
             "message/delivery-status", "message/disposition-notification",
             "message/global-delivery-status"}:
@@ -71,6 +64,13 @@ def reason(msg: MessageView) -> str | None:
     return_path = msg.header("return-path")
     if return_path is not None and re.fullmatch(r"\s*<\s*>\s*", return_path):
         return "delivery status notification (empty Return-Path)"
+    auto = (msg.header("auto-submitted") or "").strip().lower()
+    if auto.startswith("auto-replied"):
+        return "auto-reply"
+    if msg.header("x-autoreply") is not None or msg.header("x-autorespond") is not None:
+        return "auto-reply"
+    if (msg.header("precedence") or "").strip().lower() in ("auto_reply", "auto-reply"):
+        return "auto-reply"
     if msg.part_types & {"text/calendar", "application/ics"}:
         return "calendar"
     spam_flag = (msg.header("x-spam-flag") or "").strip().lower()

@@ -231,6 +231,35 @@ def _table_objects(text: str, kind: str) -> list[str]:
     return []
 
 
+def _listed_paths(text: str, kind: str) -> list[str]:
+    """Mount points listed one per line with a percentage (df-like output without a header)."""
+    if kind not in ("filesystem", "inode"):
+        return []
+    out: list[str] = []
+    for line in text.split("\n")[:2000]:
+        if "%" not in line:
+            continue
+        cells = line.split()
+        paths = [c for c in cells if re.fullmatch(r"/[A-Za-z0-9_./-]*", c)]
+        if paths and (cells[0] == paths[0] or cells[-1] == paths[-1]) and paths[-1] not in out:
+            out.append(paths[-1] if cells[-1] == paths[-1] else paths[0])
+        if len(out) >= 20:
+            break
+    return out
+
+
+def _fallback_check(item: str | None, subject: str, host: str) -> str:
+    """Check for a message whose kind is not in the vocabulary: the item field, else the subject
+    without tags, host and figures (so repeats with new values share a dedup key)."""
+    if item:
+        return item
+    text = _TAG_RE.sub(" ", subject)
+    text = re.sub(rf"(?<![A-Za-z0-9_.-]){re.escape(host)}(?![A-Za-z0-9_-])", " ", text, flags=re.I)
+    text = re.sub(r"\d+(?:\.\d+)?%?", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,，:：;；-")
+    return text[:100] or "unknown"
+
+
 def _objects(kind: str, fields: list[Field], text: str, subject: str) -> list[tuple[str, int]]:
     """[(object, line)] for kinds that take an object."""
     found = all_values(fields, *OBJECT_KEYS)
@@ -240,7 +269,7 @@ def _objects(kind: str, fields: list[Field], text: str, subject: str) -> list[tu
             out.append((obj, f.line))
     if out:
         return out
-    for obj in _table_objects(text, kind):
+    for obj in _table_objects(text, kind) or _listed_paths(text, kind):
         out.append((obj, -1))
     if out:
         return out
@@ -309,7 +338,7 @@ def parse(msg: MessageView) -> list[Alert]:
     text = msg.text[:60000]
     subject = msg.subject
     fields = parse_fields(text, max_lines=2000)
-    host, host_line = find_host(fields, subject)
+    host, _ = find_host(fields, subject)
     item = first_value(fields, *ITEM_KEYS)
     obj_field = first_value(fields, *OBJECT_KEYS)
     desc = first_value(fields, *DESC_KEYS)
@@ -333,7 +362,7 @@ def parse(msg: MessageView) -> list[Alert]:
         return best
 
     if kind is None:
-        check = item or re.sub(r"\s+", " ", _TAG_RE.sub(" ", subject)).strip() or "unknown"
+        check = _fallback_check(item, subject, host)
         category = guess_category(check)
         return [make_alert(NAME, host, check, severity, status, category, summary, details)]
     category = category_for_kind(kind)
