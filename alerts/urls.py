@@ -1,9 +1,14 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from opsdesk.views import placeholder
+from alerts import views
+from alerts.api import webhooks
 
 app_name = "alerts"
 urlpatterns = [
-    path("board/", placeholder, {"title": _("Alert board")}, name="board"),
+    path("board/", views.board, name="board"),
+    path("board/feed/", views.board_feed, name="board_feed"),
+    path("incidents/<int:pk>/", views.incident_detail, name="incident"),
+    path("messages/<int:pk>/raw/", views.message_raw, name="message_raw"),
+    path("rules/test/", views.rule_test, name="rule_test"),
+    path("webhooks/<slug:slug>/", webhooks.receive, name="webhook"),
 ]

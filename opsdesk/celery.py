@@ -19,6 +19,13 @@ app.conf.task_routes = {
     "workflow.tasks.*": {"queue": "default"},
 }
 app.conf.task_default_queue = "default"
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "notifications-dispatch-due": {"task": "opsdesk.notifications.tasks.dispatch_due_notifications", "schedule": 30.0},
+    "notifications-escalations": {"task": "opsdesk.notifications.tasks.advance_escalations", "schedule": 30.0},
+    "notifications-sla": {"task": "opsdesk.notifications.tasks.check_sla_clocks", "schedule": 60.0},
+    "tickets-auto-close-answered": {"task": "tickets.tasks.auto_close_answered_requests", "schedule": 3600.0},
+}
+# Only assignments above: reading app.conf here would load Django settings at import time, and a
+# bad DATABASE_URL would then surface as a traceback instead of manage.py's one-line error.
 
 app.autodiscover_tasks()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -29,10 +30,17 @@ def database_from_url(url: str, var_dir: Path) -> dict:
         )
     import dj_database_url
 
+    # Persistent connections (one per gunicorn thread / Celery process), checked before reuse.
+    # Connection budget and PgBouncer: see deploy/gunicorn.conf.py.
+    max_age = os.environ.get("DATABASE_CONN_MAX_AGE", "600")
+    if not max_age.isdigit():
+        raise ImproperlyConfigured(f"DATABASE_CONN_MAX_AGE: expected seconds (0 = close after each request), got {max_age!r}")
     try:
-        config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=int(max_age), conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
     if config["ENGINE"].endswith("postgresql"):
         config.setdefault("OPTIONS", {})["connect_timeout"] = 5
+        # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = os.environ.get("DATABASE_PGBOUNCER", "").lower() in {"1", "true", "yes"}
     return config

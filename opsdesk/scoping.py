@@ -36,6 +36,7 @@ __all__ = [
     "origin_roots",
     "is_province_staff",
     "register",
+    "report_roots",
 ]
 
 PROVINCE_KINDS = {UnitKind.PROVINCE, UnitKind.OPERATIONS}
@@ -137,6 +138,18 @@ def _service_requests(user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(q)
 
 
+def _follows_its_request(user, queryset: QuerySet) -> QuerySet:
+    # Comments, attachments and audit entries are seen by whoever sees their request.
+    from tickets.models import ServiceRequest
+
+    return queryset.filter(request__in=_service_requests(user, ServiceRequest.objects.all()).values("pk"))
+
+
+register("tickets.comment")(_follows_its_request)
+register("tickets.attachment")(_follows_its_request)
+register("tickets.requestevent")(_follows_its_request)
+
+
 def _sees_incidents(user) -> bool:
     if not is_province_staff(user) and not (user.unit_id and user.unit.kind == UnitKind.SUPPORT_GROUP):
         return False
@@ -151,3 +164,47 @@ def _incidents(user, queryset: QuerySet) -> QuerySet:
 @register("alerts.alert")
 def _alerts(user, queryset: QuerySet) -> QuerySet:
     return queryset if _sees_incidents(user) else queryset.none()
+
+
+# --- statistics (opsdesk.reports): summaries follow the units they count ---------------------------
+
+def report_roots(user) -> list[Unit]:
+    """Subtrees whose statistics a person reads: a manager's, a support centre's, and the whole
+    province for the provincial dispatchers (the statistics menu is theirs too)."""
+    if not _active(user):
+        return []
+    if _is_admin(user):
+        return list(Unit.objects.filter(parent__isnull=True))
+    roots = [root for root in origin_roots(user) if root.kind != UnitKind.OUTLET]  # not a teller's outlet
+    if user.has_role(Role.DISPATCHER) and is_province_staff(user):
+        roots.append(_province_root(user.unit))
+    return roots
+
+
+def _sees_province_reports(user) -> bool:
+    return any(root.depth == 0 for root in report_roots(user))
+
+
+@register("reports.countydaily")
+@register("reports.outletdaily")
+@register("reports.handlingdaily")
+def _request_summaries(user, queryset: QuerySet) -> QuerySet:
+    return queryset.filter(county__in=Unit.objects.filter(_subtree_q(report_roots(user), "path")))
+
+
+@register("reports.unitworkdaily")
+@register("reports.persondaily")
+def _work_summaries(user, queryset: QuerySet) -> QuerySet:
+    return queryset.filter(unit__in=Unit.objects.filter(_subtree_q(report_roots(user), "path")))
+
+
+@register("reports.systemdaily")
+@register("reports.provincehandlingdaily")
+def _system_summaries(user, queryset: QuerySet) -> QuerySet:
+    # Production systems are the province's: their figures are province-wide.
+    return queryset if _sees_province_reports(user) else queryset.none()
+
+
+@register("reports.incidentdaily")
+def _incident_summaries(user, queryset: QuerySet) -> QuerySet:
+    return queryset if (_sees_incidents(user) or _sees_province_reports(user)) else queryset.none()

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OPSDESK_VAR_DIR", BASE_DIR / "var"))
@@ -64,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "opsdesk.org",
     "opsdesk.notifications",
+    "opsdesk.reports",
     "workflow",
     "tickets",
     "alerts",

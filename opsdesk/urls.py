@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from opsdesk import views
+from opsdesk.metrics import metrics_view
 
 admin.site.site_header = _("OpsDesk administration")
 admin.site.site_title = _("OpsDesk")
@@ -18,7 +19,9 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("alerts/", include("alerts.urls")),
     path("reports/", include("opsdesk.reports.urls")),
+    path("notifications/", include("opsdesk.notifications.urls")),
     path("api/", include("opsdesk.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

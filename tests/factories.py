@@ -24,7 +24,7 @@ def make_person(unit: Unit | None, *roles: str, username: str | None = None, mob
                 **extra) -> User:
     n = next(_seq)
     person = User(username=username or f"user{n}", display_name=f"测试用户{n}", unit=unit,
-                  roles=[str(r) for r in roles], mobile=mobile if mobile is not None else f"1380000{n:04d}",
+                  roles=[str(r) for r in roles], mobile=mobile if mobile is not None else f"138{n % 100_000_000:08d}",
                   **extra)
     person.set_password(PASSWORD)
     person.full_clean()

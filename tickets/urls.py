@@ -1,13 +1,18 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from opsdesk.views import placeholder
+from tickets import views
 
 app_name = "tickets"
 urlpatterns = [
-    path("mine/", placeholder, {"title": _("My requests")}, name="mine"),
-    path("new/", placeholder, {"title": _("New request")}, name="new"),
-    path("queue/", placeholder, {"title": _("Queue")}, name="queue"),
-    path("triage/", placeholder, {"title": _("Triage board")}, name="triage"),
-    path("group/", placeholder, {"title": _("Group board")}, name="group_board"),
+    path("mine/", views.mine, name="mine"),
+    path("new/", views.new, name="new"),
+    path("new/<slug:code>/", views.new_of_type, name="new_of_type"),
+    path("queue/", views.queue, name="queue"),
+    path("triage/", views.triage, name="triage"),
+    path("group/", views.group_board, name="group_board"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/act/<slug:name>/", views.act, name="act"),
+    path("<int:pk>/comments/", views.comment, name="comment"),
+    path("<int:pk>/attachments/", views.attach, name="attach"),
+    path("<int:pk>/attachments/<int:attachment_pk>/", views.download, name="download"),
 ]

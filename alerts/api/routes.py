@@ -5,3 +5,6 @@ from rest_framework.routers import BaseRouter
 
 def register(router: BaseRouter) -> None:
     """Add this app's viewsets to the shared router."""
+    from alerts.api.views import IncidentViewSet
+
+    router.register("incidents", IncidentViewSet, basename="incident")

@@ -6,7 +6,9 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from alerts.api import routes as alert_routes
+from opsdesk.notifications.api import routes as notification_routes
 from opsdesk.org.api.views import HostViewSet, MeView, PersonViewSet, ProductionSystemViewSet, UnitViewSet
+from opsdesk.reports.api import routes as report_routes
 from tickets.api import routes as ticket_routes
 
 router = DefaultRouter()
@@ -14,7 +16,7 @@ router.register("units", UnitViewSet, basename="unit")
 router.register("people", PersonViewSet, basename="person")
 router.register("systems", ProductionSystemViewSet, basename="system")
 router.register("hosts", HostViewSet, basename="host")
-for routes in (ticket_routes, alert_routes):
+for routes in (ticket_routes, alert_routes, notification_routes, report_routes):
     routes.register(router)
 
 urlpatterns = [

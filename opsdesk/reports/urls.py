@@ -1,9 +1,10 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from opsdesk.views import placeholder
+from opsdesk.reports import views
 
 app_name = "reports"
 urlpatterns = [
-    path("", placeholder, {"title": _("Statistics")}, name="index"),
+    path("", views.report_page, name="index"),
+    path("<slug:slug>/", views.report_page, name="report"),
+    path("<slug:slug>/export.<str:fmt>", views.report_export, name="export"),
 ]

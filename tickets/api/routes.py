@@ -2,6 +2,10 @@
 
 from rest_framework.routers import BaseRouter
 
+from tickets.api.views import RequestTypeViewSet, ServiceRequestViewSet
+
 
 def register(router: BaseRouter) -> None:
     """Add this app's viewsets to the shared router."""
+    router.register("request-types", RequestTypeViewSet, basename="requesttype")
+    router.register("requests", ServiceRequestViewSet, basename="servicerequest")

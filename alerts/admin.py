@@ -1,0 +1,195 @@
+"""Admin: mail accounts and folders with the poller's status, quarantine with re-processing,
+rules (with a link to the rule-test page), silences, webhook sources, incidents (read-mostly)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from alerts import services
+from alerts.choices import Outcome
+from alerts.models import (
+    Alert,
+    Incident,
+    IncidentEvent,
+    IngestedMessage,
+    MailAccount,
+    MailFolder,
+    ParsingRule,
+    QuarantinedMessage,
+    Silence,
+    WebhookSource,
+)
+
+STATUS_FIELDS = ("status", "poller", "heartbeat_at", "last_success_at", "lag_seconds", "last_error", "last_error_at",
+                 "error_count", "ingested_count", "uidvalidity", "last_uid")
+
+
+class MailFolderInline(admin.StackedInline):
+    model = MailFolder
+    extra = 0
+    readonly_fields = STATUS_FIELDS
+
+
+@admin.register(MailAccount)
+class MailAccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "host", "port", "security", "username", "enabled")
+    inlines = [MailFolderInline]
+
+    def get_form(self, request, obj=None, **kwargs):
+        from django import forms
+
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields["password"].widget = forms.PasswordInput(render_value=True)
+        return form
+
+
+@admin.register(MailFolder)
+class MailFolderAdmin(admin.ModelAdmin):
+    """The poller's status page: one line per watched mailbox."""
+
+    list_display = ("__str__", "enabled", "status", "poller", "last_success_at", "lag_seconds", "error_count",
+                    "last_error_at", "short_error", "ingested_count")
+    list_filter = ("enabled", "status")
+    readonly_fields = STATUS_FIELDS
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return obj.last_error[:120]
+
+
+class AttachmentInline(admin.TabularInline):
+    from alerts.models import MessageAttachment
+
+    model = MessageAttachment
+    extra = 0
+    fields = ("filename", "content_type", "size", "truncated")
+    readonly_fields = fields
+    can_delete = False
+
+
+class MessageAdminBase(admin.ModelAdmin):
+    list_display = ("received_at", "origin", "subject", "sender", "outcome", "alert_count", "reason")
+    list_filter = ("outcome", "origin")
+    search_fields = ("subject", "sender", "message_id")
+    readonly_fields = ("origin", "folder", "uidvalidity", "uid", "location", "message_id", "fingerprint",
+                       "duplicate_of", "subject", "sender", "sent_at", "received_at", "outcome", "reason", "error",
+                       "alert_count", "raw_size", "raw_truncated", "reprocessed_at", "raw_link")
+    exclude = ("raw",)
+    inlines = [AttachmentInline]
+
+    @admin.display(description=_("raw message"))
+    def raw_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("alerts:message_raw", args=[obj.pk]),
+                           gettext("Show as plain text"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IngestedMessage)
+class IngestedMessageAdmin(MessageAdminBase):
+    pass
+
+
+@admin.register(QuarantinedMessage)
+class QuarantinedMessageAdmin(MessageAdminBase):
+    list_display = ("received_at", "origin", "subject", "sender", "error", "reprocessed_at")
+    actions = ["reprocess"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(outcome=Outcome.QUARANTINED)
+
+    @admin.action(description=_("Re-process with the current rules"))
+    def reprocess(self, request, queryset):
+        results = [services.message_reprocess(message_pk=pk) for pk in queryset.values_list("pk", flat=True)]
+        still = sum(1 for r in results if r == Outcome.QUARANTINED)
+        self.message_user(request, gettext("Re-processed %(n)d message(s); %(still)d still cannot be read.")
+                          % {"n": len(results), "still": still},
+                          messages.WARNING if still else messages.SUCCESS)
+
+
+@admin.register(ParsingRule)
+class ParsingRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "priority", "enabled", "source", "category", "check_kind", "test_link")
+    list_editable = ("priority", "enabled")
+    search_fields = ("name",)
+
+    @admin.display(description=_("test"))
+    def test_link(self, obj):
+        return format_html('<a href="{}?rule={}">{}</a>', reverse("alerts:rule_test"), obj.pk,
+                           gettext("Test against an e-mail"))
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "starts_at", "ends_at", "reason", "author")
+    list_filter = ("category",)
+    autocomplete_fields = ()
+    readonly_fields = ("author", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "kind", "enabled", "last_received_at", "received_count")
+    readonly_fields = ("last_received_at", "received_count")
+    actions = ["new_token"]
+
+    def save_model(self, request, obj, form, change):
+        if not obj.token_hash:
+            token = obj.set_token()
+            self.message_user(request, gettext("Token for %(name)s (shown only now): %(token)s")
+                              % {"name": obj.name, "token": token}, messages.WARNING)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Issue a new token"))
+    def new_token(self, request, queryset):
+        for source in queryset:
+            token = source.set_token()
+            source.save(update_fields=["token_hash"])
+            self.message_user(request, gettext("Token for %(name)s (shown only now): %(token)s")
+                              % {"name": source.name, "token": token}, messages.WARNING)
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    fields = ("occurred_at", "status", "severity", "text", "message")
+    readonly_fields = fields
+    can_delete = False
+
+
+class EventInline(admin.TabularInline):
+    model = IncidentEvent
+    extra = 0
+    fields = ("at", "action", "source_state", "target_state", "actor", "comment")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Read-only here: incidents change through the state machine (board and API)."""
+
+    list_display = ("pk", "state", "severity", "host", "check_name", "system", "occurrences", "flapping",
+                    "first_seen", "last_seen")
+    list_filter = ("state", "severity", "category", "flapping", "system")
+    search_fields = ("host", "check_name", "dedup_key")
+    inlines = [AlertInline, EventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Incident._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,73 @@
+"""Choices of the alert app: the parser's vocabularies, as TextChoices with UI labels."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["Severity", "AlertStatus", "Category", "Source", "Outcome", "Origin", "Security", "WebhookKind",
+           "SEVERITY_RANK", "ALARM_SEVERITIES"]
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", _("Critical")
+    MAJOR = "major", _("Major")
+    MINOR = "minor", _("Minor")
+    WARNING = "warning", _("Warning")
+    INFO = "info", _("Info")
+
+
+SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3, "info": 4}
+# Severities that sound the alarm on the board until acknowledged.
+ALARM_SEVERITIES = ("critical", "major")
+
+
+class AlertStatus(models.TextChoices):
+    PROBLEM = "problem", _("Problem")
+    RECOVERY = "recovery", _("Recovery")
+    ACK = "ack", _("Acknowledgement")
+    NONE = "none", _("Notice")
+
+
+class Category(models.TextChoices):
+    OS = "os", _("Operating system")
+    DB = "db", _("Database")
+    WEB = "web", _("Web server")
+    MIDDLEWARE = "middleware", _("Middleware")
+    MQ = "mq", _("Message queue")
+    APP_PROCESS = "app_process", _("Application process")
+    TRANSACTION = "transaction", _("Transactions")
+    HARDWARE = "hardware", _("Hardware")
+    NETWORK = "network", _("Network")
+    OTHER = "other", _("Other")
+
+
+class Source(models.TextChoices):
+    NAGIOS = "nagios", "Nagios / Icinga"
+    ZABBIX = "zabbix", "Zabbix"
+    ALERTMANAGER = "alertmanager", "Alertmanager"
+    SCRIPT = "script", _("In-house script")
+    OTHER = "other", _("Other")
+
+
+class Origin(models.TextChoices):
+    IMAP = "imap", _("IMAP mailbox")
+    MAILDIR = "maildir", _("Maildir drop folder")
+    WEBHOOK = "webhook", _("Webhook")
+    UPLOAD = "upload", _("Manual")
+
+
+class Outcome(models.TextChoices):
+    ALERT = "alert", _("Alert")
+    NOT_ALERT = "not_alert", _("Not an alert")
+    QUARANTINED = "quarantined", _("Quarantined")
+    DUPLICATE = "duplicate", _("Duplicate delivery")
+
+
+class Security(models.TextChoices):
+    IMAPS = "imaps", _("IMAPS (implicit TLS)")
+    STARTTLS = "starttls", _("STARTTLS")
+    PLAIN = "plain", _("Plain (loopback only)")
+
+
+class WebhookKind(models.TextChoices):
+    ALERTMANAGER = "alertmanager", _("Prometheus Alertmanager")
+    GENERIC = "generic", _("Generic JSON")

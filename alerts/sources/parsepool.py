@@ -1,0 +1,62 @@
+"""Parsing in worker processes for large fetch batches (the parser is pure Python and CPU-bound).
+
+This module imports no Django: worker processes only run `alerts.parsing`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from alerts.parsing import ParseError, Rule, parse_message
+
+__all__ = ["parse_one", "parse_many", "ParsePool", "ParseJob"]
+
+
+def parse_one(raw: bytes, rules: tuple[Rule, ...], hosts: frozenset[str]):
+    """A ParseResult, or the ParseError (returned, not raised, so batches carry on)."""
+    try:
+        return parse_message(raw, rules=rules, hosts=hosts)
+    except ParseError as exc:
+        return exc
+
+
+def _parse_chunk(args):
+    raws, rules, hosts = args
+    return [parse_one(raw, rules, hosts) for raw in raws]
+
+
+def parse_many(raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str]) -> list:
+    return _parse_chunk((raws, rules, hosts))
+
+
+class ParseJob:
+    def __init__(self, futures):
+        self.futures = futures
+
+    def result(self) -> list:
+        results: list = []
+        for future in self.futures:
+            results.extend(future.result())
+        return results
+
+
+class ParsePool:
+    """A small process pool; `map(raws)` keeps the order."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str]) -> ParseJob:
+        """Start parsing in the workers; the caller does other work and collects with .result()."""
+        size = max(1, (len(raws) + self.workers - 1) // self.workers)
+        futures = [self._pool.submit(_parse_chunk, (raws[i:i + size], rules, hosts))
+                   for i in range(0, len(raws), size)]
+        return ParseJob(futures)
+
+    def parse(self, raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str]) -> list:
+        return self.submit(raws, rules, hosts).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

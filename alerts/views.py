@@ -1,0 +1,156 @@
+"""Pages of the alert app: the live operator board, its JSON feed, incident detail, raw mail and
+the rule-test page. Views only read input, call selectors/services and render."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from alerts import selectors
+from alerts.choices import Category
+from alerts.forms import BoardFilterForm, RuleTestForm
+from alerts.models import ParsingRule
+from alerts.parsing import ParseError, parse_message
+from opsdesk.org.models import ProductionSystem
+from workflow.incidents import may_act_on_incidents
+
+__all__ = ["board", "board_feed", "incident_detail", "message_raw", "rule_test", "ticket_url_for"]
+
+FEED_INTERVAL_MS = 1000
+
+
+def ticket_url_for(incident) -> str:
+    """Where "open a service request" goes: the new-request form with the system preselected."""
+    try:
+        base = reverse("tickets:new")
+    except NoReverseMatch:
+        return ""
+    params = {"incident": incident.pk}
+    if incident.system_id:
+        params["system"] = incident.system.code
+    return f"{base}?{urlencode(params)}"
+
+
+def _filters(request: HttpRequest) -> dict:
+    form = BoardFilterForm(request.GET)
+    return {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    return render(request, "alerts/board.html", {
+        "filters": filters,
+        "systems": ProductionSystem.objects.filter(is_active=True).order_by("code"),
+        "categories": Category.choices,
+        "feed_url": reverse("alerts:board_feed"),
+        "interval_ms": FEED_INTERVAL_MS,
+        "may_act": may_act_on_incidents(request.user),
+        "labels": _board_labels(),
+    })
+
+
+def _board_labels() -> dict:
+    return {
+        "acknowledge": _("Acknowledge"), "resolve": _("Resolve"), "silence": _("Silence"),
+        "ticket": _("Open service request"), "note": _("Note"), "minutes": _("Minutes"), "reason": _("Reason"),
+        "confirm": _("Confirm"), "flapping": _("flapping"), "silenced": _("silenced"), "updated": _("Updated"),
+        "offline": _("Connection lost, retrying…"), "detail": _("Details"),
+    }
+
+
+def _incident_json(inc, now, may_act: bool) -> dict:
+    return {
+        "id": inc.pk, "version": inc.version, "state": inc.state, "state_label": str(inc.get_state_display()),
+        "severity": inc.severity, "severity_label": str(inc.get_severity_display()),
+        "host": inc.host, "check": inc.check_name, "category": str(inc.get_category_display()),
+        "system": inc.system.name if inc.system_id else "", "system_code": inc.system.code if inc.system_id else "",
+        "summary": inc.summary[:300], "first_seen": inc.first_seen.isoformat(),
+        "age": timesince(inc.first_seen, now), "occurrences": inc.occurrences, "flapping": inc.flapping,
+        "silenced": inc.is_silenced, "alarming": inc.alarming,
+        "detail_url": reverse("alerts:incident", args=[inc.pk]), "ticket_url": ticket_url_for(inc),
+        "can_acknowledge": may_act and inc.state == "open", "can_resolve": may_act,
+        "can_silence": may_act,
+    }
+
+
+@never_cache
+@login_required
+def board_feed(request: HttpRequest) -> JsonResponse:
+    """The small JSON the board polls every second."""
+    now = timezone.now()
+    incidents = selectors.board_incidents(user=request.user, **_filters(request))
+    may_act = may_act_on_incidents(request.user)
+    return JsonResponse({
+        "generated_at": now.isoformat(),
+        "alarm": selectors.board_alarm(incidents),
+        "incidents": [_incident_json(inc, now, may_act) for inc in incidents],
+    })
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, pk=pk)
+    if incident is None:
+        raise Http404
+    return render(request, "alerts/incident_detail.html", {
+        "incident": incident,
+        "alerts": incident.alerts.select_related("message", "silence").order_by("occurred_at", "pk")[:500],
+        "events": incident.events.select_related("actor"),
+        "ticket_url": ticket_url_for(incident),
+        "may_act": may_act_on_incidents(request.user),
+    })
+
+
+@login_required
+def message_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The raw e-mail as plain text: never rendered as HTML."""
+    message = selectors.message_get(user=request.user, pk=pk)
+    if message is None:
+        raise Http404
+    response = HttpResponse(bytes(message.raw), content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Disposition"] = f'inline; filename="message-{message.pk}.txt"'
+    return response
+
+
+@login_required
+def rule_test(request: HttpRequest) -> HttpResponse:
+    """Try a parsing rule (a new one, or an existing one loaded with ?rule=ID) on a pasted e-mail."""
+    if not request.user.is_administrator:
+        raise PermissionDenied
+    result = error = None
+    matched_rule = ""
+    if request.method == "POST":
+        form = RuleTestForm(request.POST)
+        if form.is_valid():
+            rule = form.save(commit=False).to_rule()
+            raw = form.cleaned_data["email"].replace("\r\n", "\n").encode("utf-8")
+            try:
+                result = parse_message(raw, rules=[rule])
+                matched_rule = next((a.fields.get("rule", "") for a in result.alerts if a.fields.get("rule")), "")
+            except ParseError as exc:
+                error = str(exc)
+    else:
+        initial = {}
+        rule_pk = request.GET.get("rule", "")
+        if rule_pk.isdigit():
+            existing = ParsingRule.objects.filter(pk=int(rule_pk)).first()
+            if existing is not None:
+                form = RuleTestForm(instance=existing)
+                return render(request, "alerts/rule_test.html", {"form": form})
+        form = RuleTestForm(initial=initial)
+    return render(request, "alerts/rule_test.html", {
+        "form": form, "result": result, "error": error, "matched_rule": matched_rule,
+        "tested": request.method == "POST" and form.is_valid(),
+    })

@@ -1,0 +1,27 @@
+"""Notification models: the delivery outbox and its templates, the on-duty roster, SLA policies
+and clocks, and incident escalation chains."""
+
+from opsdesk.notifications.models.delivery import (
+    PENDING_STATUSES,
+    Channel,
+    Notification,
+    NotificationStatus,
+    NotificationTemplate,
+)
+from opsdesk.notifications.models.escalation import EscalationPolicy, EscalationRun, EscalationStep
+from opsdesk.notifications.models.roster import DutyShift
+from opsdesk.notifications.models.sla import SlaClock, SlaPolicy
+
+__all__ = [
+    "PENDING_STATUSES",
+    "Channel",
+    "Notification",
+    "NotificationStatus",
+    "NotificationTemplate",
+    "DutyShift",
+    "EscalationPolicy",
+    "EscalationStep",
+    "EscalationRun",
+    "SlaPolicy",
+    "SlaClock",
+]

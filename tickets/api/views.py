@@ -1,0 +1,180 @@
+"""Service-request API: parse, call a service or selector, serialize. Scoping through the base mixin."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from opsdesk.api.base import ScopedQuerysetMixin
+from tickets import selectors, services
+from tickets.api.filters import ServiceRequestFilter
+from tickets.api.serializers import (
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    AvailableTransitionsSerializer,
+    CommentSerializer,
+    RequestTypeSerializer,
+    ServiceRequestCreateSerializer,
+    ServiceRequestDetailSerializer,
+    ServiceRequestListSerializer,
+    TransitionErrorSerializer,
+    TransitionSerializer,
+)
+from tickets.errors import describe_transition_error
+from tickets.models import RequestType, ServiceRequest
+from workflow.engine import TransitionError
+
+__all__ = ["RequestTypeViewSet", "ServiceRequestViewSet"]
+
+
+def _validation_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class RequestTypeViewSet(viewsets.ReadOnlyModelViewSet):
+    """The request types a teller can file, with their form fields."""
+
+    queryset = RequestType.objects.filter(is_active=True)
+    serializer_class = RequestTypeSerializer
+    pagination_class = None
+    lookup_field = "code"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Requests the caller may see", description="Oldest first with ordering=held_since."),
+    retrieve=extend_schema(summary="One request with its timeline and the caller's transitions"),
+)
+class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            viewsets.GenericViewSet):
+    """Service requests the caller may see (others answer 404). Transitions need the `version` the
+    caller saw: a stale one answers 409, a wrong state 409, a wrong role or unit 403 — each with the
+    transitions the caller may fire now in `allowed`."""
+
+    queryset = ServiceRequest.objects.select_related(*selectors.LIST_RELATED)
+    serializer_class = ServiceRequestListSerializer
+    filterset_class = ServiceRequestFilter
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return ServiceRequestDetailSerializer
+        return super().get_serializer_class()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.select_related(*selectors.DETAIL_RELATED)
+        return queryset
+
+    @extend_schema(request=ServiceRequestCreateSerializer, responses={201: ServiceRequestDetailSerializer},
+                   summary="File a request (tellers)")
+    def create(self, request, *args, **kwargs):
+        serializer = ServiceRequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        try:
+            created = services.request_create(requester=request.user, request_type=values["type"],
+                                              subject=values["subject"], system=values.get("system"),
+                                              data=values.get("data") or {})
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from None
+        created = self.get_queryset().select_related(*selectors.DETAIL_RELATED).get(pk=created.pk)
+        self.action = "retrieve"
+        return Response(ServiceRequestDetailSerializer(created, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=AvailableTransitionsSerializer,
+                   summary="Transitions the caller may fire now")
+    @extend_schema(methods=["POST"], request=TransitionSerializer,
+                   responses={200: ServiceRequestDetailSerializer, 400: OpenApiResponse(description="Bad input"),
+                              403: TransitionErrorSerializer, 404: OpenApiResponse(description="Not yours to see"),
+                              409: TransitionErrorSerializer},
+                   summary="Fire a transition (send the version you saw)")
+    @action(detail=True, methods=["get", "post"], url_path="transitions")
+    def transitions(self, request, pk=None):
+        obj = self.get_object()  # 404 outside the caller's scope
+        if request.method == "GET":
+            return Response({"state": obj.state, "version": obj.version,
+                             "allowed": selectors.request_actions(request=obj, user=request.user)})
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        try:
+            services.request_transition(request_id=obj.pk, name=values.pop("action"), actor=request.user,
+                                        version=values.pop("version"), comment=values.pop("comment", ""),
+                                        **{k: v for k, v in values.items() if v is not None})
+        except TransitionError as exc:
+            return Response({"detail": describe_transition_error(exc), "state": exc.state, "allowed": exc.allowed},
+                            status=exc.status_code)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from None
+        fresh = self.get_queryset().select_related(*selectors.DETAIL_RELATED).get(pk=obj.pk)
+        return Response(ServiceRequestDetailSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses=CommentSerializer(many=True), summary="Comments")
+    @extend_schema(methods=["POST"], request=CommentSerializer, responses={201: CommentSerializer},
+                   summary="Add a comment")
+    @action(detail=True, methods=["get", "post"], url_path="comments", pagination_class=None, filterset_class=None)
+    def comments(self, request, pk=None):
+        obj = self.get_object()
+        if request.method == "GET":
+            return Response(CommentSerializer(selectors.comment_list(user=request.user, request=obj), many=True).data)
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            comment = services.request_comment_add(request=obj, author=request.user,
+                                                   body=serializer.validated_data["body"])
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from None
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=AttachmentSerializer(many=True), summary="Attachments")
+    @extend_schema(methods=["POST"], request={"multipart/form-data": AttachmentUploadSerializer},
+                   responses={201: AttachmentSerializer}, summary="Upload an attachment")
+    @action(detail=True, methods=["get", "post"], url_path="attachments", pagination_class=None,
+            filterset_class=None)
+    def attachments(self, request, pk=None):
+        obj = self.get_object()
+        if request.method == "GET":
+            return Response(AttachmentSerializer(selectors.attachment_list(user=request.user, request=obj),
+                                                 many=True).data)
+        serializer = AttachmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            attachment = services.request_attachment_add(request=obj, uploader=request.user,
+                                                         upload=serializer.validated_data["file"])
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from None
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment")
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_pk>[0-9]+)",
+            url_name="attachment-download", filterset_class=None)
+    def attachment_download(self, request, pk=None, attachment_pk=None):
+        obj = self.get_object()
+        attachment = selectors.attachment_list(user=request.user, request=obj).filter(pk=attachment_pk).first()
+        if attachment is None:
+            raise Http404
+        return attachment_response(attachment)
+
+
+def attachment_response(attachment) -> FileResponse:
+    """Stream a stored attachment as a download (never rendered inline by the browser)."""
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                            content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,272 @@
+"""Service requests, their types, the append-only trail of what happened to them, who has held
+them, comments and attachments.
+
+Writes go through `tickets.services`; state changes only through `workflow.engine.perform()`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from opsdesk.org.choices import UnitKind
+from workflow.requests import OPEN_STATES, RequestState, RequestWorkflow
+
+__all__ = ["RequestType", "ServiceRequest", "RequestAccess", "RequestEvent", "Comment", "Attachment",
+           "AuditTrailIsAppendOnly"]
+
+
+class AuditTrailIsAppendOnly(Exception):
+    """Raised on any attempt to change or delete an audit entry."""
+
+
+class RequestType(models.Model):
+    """A kind of request and the form a teller fills for it. `fields` is a list of
+    {"name", "label", "kind", "required", "max_length"?, "choices"?: [[value, label], …]}."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    fields = models.JSONField(_("form fields"), default=list, blank=True)
+    system_required = models.BooleanField(_("production system required"), default=False)
+    dual_control = models.BooleanField(
+        _("dual control"), default=False,
+        help_text=_("A second county-support person must approve before the request leaves the county."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("request type")
+        verbose_name_plural = _("request types")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return gettext(self.name)
+
+    def clean(self) -> None:
+        from tickets.forms import validate_field_list
+
+        validate_field_list(self.fields)
+
+
+class ServiceRequestQuerySet(models.QuerySet):
+    def open(self) -> ServiceRequestQuerySet:
+        return self.exclude(state=RequestState.CLOSED)
+
+    def held_by(self, unit) -> ServiceRequestQuerySet:
+        return self.open().filter(holder_unit=unit)
+
+
+class ServiceRequest(RequestWorkflow):
+    request_type = models.ForeignKey(RequestType, verbose_name=_("type"), on_delete=models.PROTECT,
+                                     related_name="requests")
+    subject = models.CharField(_("subject"), max_length=200)
+    system = models.ForeignKey("org.ProductionSystem", verbose_name=_("production system"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="requests")
+    data = models.JSONField(_("form data"), default=dict, blank=True)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requester"), on_delete=models.PROTECT,
+                                  related_name="service_requests")
+    origin_unit = models.ForeignKey("org.Unit", verbose_name=_("outlet"), on_delete=models.PROTECT,
+                                    related_name="requests_sent")
+    # The origin's county and city centres, fixed when the request is filed: the route follows them.
+    origin_county = models.ForeignKey("org.Unit", on_delete=models.PROTECT, related_name="+")
+    origin_city = models.ForeignKey("org.Unit", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("filed"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ServiceRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service request")
+        verbose_name_plural = _("service requests")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # Queues: open requests held by a unit, oldest first.
+            models.Index(fields=["holder_unit", "held_since"], name="tickets_sr_open_holder",
+                         condition=~models.Q(state=RequestState.CLOSED)),
+            # A teller's "my requests", newest first.
+            models.Index(fields=["requester", "-created_at"], name="tickets_sr_requester"),
+            # A centre's requests (scoping by origin), newest first.
+            models.Index(fields=["origin_unit", "-created_at"], name="tickets_sr_origin"),
+            models.Index(fields=["state", "-created_at"], name="tickets_sr_state"),
+            models.Index(fields=["answered_at"], name="tickets_sr_answered",
+                         condition=models.Q(state=RequestState.ANSWERED)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    @property
+    def number(self) -> str:
+        return f"SR{self.pk:07d}" if self.pk else "SR-"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def progress_steps(self) -> list[tuple[str, str]]:
+        """The levels of the route, for the teller's progress bar: outlet, county, city, province, group."""
+        return [(UnitKind.OUTLET, _("Outlet")), (UnitKind.COUNTY, _("County")), (UnitKind.CITY, _("City")),
+                (UnitKind.OPERATIONS, _("Province")), (UnitKind.SUPPORT_GROUP, _("Support group"))]
+
+    # --- the route: units the state machine hands the request to -------------------------------
+    def county_unit(self):
+        return self.origin_county
+
+    def city_unit(self):
+        return self.origin_city
+
+    def operations_unit(self):
+        from opsdesk.org.models import Unit
+
+        root = self.origin_unit.ancestor_codes()[0]
+        ops = (Unit.objects.filter(kind=UnitKind.OPERATIONS, path__startswith=f"{root}/", is_active=True)
+               .order_by("depth", "path").first())
+        if ops is None:
+            raise ValidationError(_("The provincial centre has no operations department to receive this."))
+        return ops
+
+    def _hand_to(self, unit, *, assignee=None) -> None:
+        if not hasattr(self, "_from_unit_id"):
+            self._from_unit_id = self.holder_unit_id
+        super()._hand_to(unit, assignee=assignee)
+
+    def record_transition(self, *, name, source, target, actor, comment, details) -> None:
+        from tickets.services import request_record_transition
+
+        from_unit_id = getattr(self, "_from_unit_id", self.holder_unit_id)
+        if hasattr(self, "_from_unit_id"):
+            del self._from_unit_id
+        request_record_transition(request=self, name=name, source=source, target=target, from_unit_id=from_unit_id,
+                                  actor=actor, comment=comment, details=details)
+
+
+class RequestAccess(models.Model):
+    """A unit that has held the request at some time; its people keep seeing it (see scoping)."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="accesses")
+    unit = models.ForeignKey("org.Unit", on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("request access")
+        verbose_name_plural = _("request accesses")
+        constraints = [models.UniqueConstraint(fields=["request", "unit"], name="tickets_access_once")]
+        indexes = [models.Index(fields=["unit", "request"], name="tickets_access_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} → {self.unit_id}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditTrailIsAppendOnly("The audit trail cannot be changed.")
+
+    def delete(self):
+        raise AuditTrailIsAppendOnly("The audit trail cannot be deleted.")
+
+
+class RequestEvent(models.Model):
+    """One step of a request's life: append-only. The timeline is built from these rows."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="events")
+    name = models.CharField(_("action"), max_length=40)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    from_unit = models.ForeignKey("org.Unit", verbose_name=_("from unit"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    to_state = models.CharField(_("to state"), max_length=20)
+    to_unit = models.ForeignKey("org.Unit", verbose_name=_("to unit"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(_("comment"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    version = models.PositiveIntegerField(_("version"))
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("request event")
+        verbose_name_plural = _("request events")
+        ordering = ["request", "version", "pk"]
+        constraints = [models.UniqueConstraint(fields=["request", "version"], name="tickets_event_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} v{self.version} {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AuditTrailIsAppendOnly("The audit trail cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditTrailIsAppendOnly("The audit trail cannot be deleted.")
+
+    def get_label(self) -> str:
+        from workflow.requests import TRANSITION_LABELS
+
+        return str(TRANSITION_LABELS.get(self.name, _("Submitted") if self.name == "submit" else self.name))
+
+    @property
+    def from_state_label(self) -> str:
+        return RequestState(self.from_state).label if self.from_state else ""
+
+    @property
+    def to_state_label(self) -> str:
+        return RequestState(self.to_state).label
+
+
+class Comment(models.Model):
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT,
+                               related_name="+")
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["request", "created_at"], name="tickets_comment_request")]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.body[:40]}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # Never the uploaded name on disk: a random name with the checked extension.
+    suffix = PurePath(filename).suffix.lower()
+    return f"requests/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["request", "created_at"], name="tickets_attachment_request")]
+
+    def __str__(self) -> str:
+        return self.original_name

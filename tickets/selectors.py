@@ -1,0 +1,93 @@
+"""Every read of the service-request app that returns requests to a person goes through scoping."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from opsdesk import scoping
+from opsdesk.org.choices import UnitKind
+from tickets.models import Attachment, Comment, RequestEvent, ServiceRequest
+from workflow import engine
+
+__all__ = [
+    "request_list",
+    "request_get",
+    "requests_mine",
+    "request_queue",
+    "request_triage_board",
+    "request_timeline",
+    "request_actions",
+    "known_incidents_for_system",
+    "comment_list",
+    "attachment_list",
+]
+
+# Few joins on purpose: PostgreSQL's planning time grows fast with each one (the list shows the
+# system by id; the detail adds the requester).
+LIST_RELATED = ("request_type", "holder_unit", "origin_unit", "assignee")
+DETAIL_RELATED = (*LIST_RELATED, "requester", "system")
+
+
+def request_list(*, user) -> QuerySet[ServiceRequest]:
+    return scoping.restrict(user, ServiceRequest.objects.select_related(*LIST_RELATED))
+
+
+def request_get(*, user, pk) -> ServiceRequest:
+    """The request if `user` may see it; 404 otherwise (never reveal that it exists)."""
+    try:
+        return request_list(user=user).select_related(*DETAIL_RELATED).get(pk=int(pk))
+    except (ServiceRequest.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def requests_mine(*, user) -> QuerySet[ServiceRequest]:
+    """A teller's own requests, newest first."""
+    return request_list(user=user).filter(requester=user).order_by("-created_at", "-pk")
+
+
+def request_queue(*, user, unit=None) -> QuerySet[ServiceRequest]:
+    """Open requests held by the person's unit (county, city or group), oldest first."""
+    unit = unit or user.unit
+    if unit is None:
+        return ServiceRequest.objects.none()
+    return request_list(user=user).held_by(unit).order_by("held_since", "pk")
+
+
+def request_triage_board(*, user) -> QuerySet[ServiceRequest]:
+    """Open requests held by the provincial centre or its operations department, oldest first."""
+    if user.unit_id is None:
+        return ServiceRequest.objects.none()
+    root = user.unit.ancestor_codes()[0]
+    return (request_list(user=user).open()
+            .filter(holder_unit__kind__in=[UnitKind.OPERATIONS, UnitKind.PROVINCE],
+                    holder_unit__path__startswith=f"{root}/")
+            .order_by("held_since", "pk"))
+
+
+def request_timeline(*, request: ServiceRequest) -> QuerySet[RequestEvent]:
+    return request.events.select_related("actor", "from_unit", "to_unit").order_by("version", "pk")
+
+
+def request_actions(*, request: ServiceRequest, user) -> list[str]:
+    """The transitions `user` may fire on `request` now."""
+    return engine.available_transitions(request, user)
+
+
+def comment_list(*, user, request: ServiceRequest) -> QuerySet[Comment]:
+    return scoping.restrict(user, Comment.objects.filter(request=request)).select_related("author")
+
+
+def attachment_list(*, user, request: ServiceRequest) -> QuerySet[Attachment]:
+    return scoping.restrict(user, Attachment.objects.filter(request=request)).select_related("uploaded_by")
+
+
+def known_incidents_for_system(system) -> list:
+    """Open incidents of a production system, from the alerts app when it is installed; [] before."""
+    if system is None:
+        return []
+    try:
+        from alerts.selectors import open_incidents_for_system
+    except ImportError:
+        return []
+    return list(open_incidents_for_system(system)[:5])

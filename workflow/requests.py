@@ -1,0 +1,413 @@
+"""The service-request state machine: states, transitions, their conditions and who may fire them.
+
+One place. `tickets.models.ServiceRequest` inherits `RequestWorkflow`; every transition is fired
+through `workflow.engine.perform()`, which locks, checks version/state/permission, calls the
+method below and then `record_transition()` on the model (audit row, access row, notification).
+
+The route (DOMAIN.md, "Service requests"):
+
+    teller submits ─► at_county ─escalate─► at_city ─escalate─► at_province ─dispatch─► at_group
+                        │  ▲                  │                   │  │ send_back          │ transfer
+                        │  └ decline ─ awaiting_approval (dual control for data adjustments)
+                        │                     │                   │                    complete
+                        answer                answer              answer                 ▼
+                        │                     ▼                   ▼               in_review ─approve─┐
+                        │             answer_at_county ◄pass_down answer_at_city ◄───────────────────┘
+                        ▼                     │
+                     answered ◄──pass_down────┘
+                        │ confirm ─► closed          reject ─► back to the level that answered
+                        │ auto_close (after N days) ─► closed
+
+Any support level (county, city, group) may ask the teller for information: the request waits in
+`info_requested` at the outlet and comes back to the same level when the teller answers.
+
+Permission is "role + holding unit": e.g. a county answer needs the county_support role and
+`user.unit == request.holder_unit`. Transitions that take input name it in TRANSITION_INPUTS, so
+the API and the pages ask for the same things the methods check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
+
+from opsdesk.org.choices import Role, UnitKind
+
+__all__ = [
+    "RequestState",
+    "OPEN_STATES",
+    "RequestWorkflow",
+    "TRANSITION_LABELS",
+    "TRANSITION_INPUTS",
+    "TransitionInput",
+]
+
+
+class RequestState(models.TextChoices):
+    AT_COUNTY = "at_county", _("At county support centre")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting second approval")
+    AT_CITY = "at_city", _("At city support centre")
+    AT_PROVINCE = "at_province", _("At provincial operations")
+    AT_GROUP = "at_group", _("With support group")
+    IN_REVIEW = "in_review", _("Provincial review")
+    ANSWER_AT_CITY = "answer_at_city", _("Answer passing down: city")
+    ANSWER_AT_COUNTY = "answer_at_county", _("Answer passing down: county")
+    INFO_REQUESTED = "info_requested", _("Waiting for information from the teller")
+    ANSWERED = "answered", _("Answered, waiting for confirmation")
+    CLOSED = "closed", _("Closed")
+
+
+S = RequestState
+OPEN_STATES = tuple(s for s in S.values if s != S.CLOSED)
+# States in which a support unit works on the request (it may ask the teller for information).
+WORKING_STATES = (S.AT_COUNTY, S.AT_CITY, S.AT_PROVINCE, S.AT_GROUP)
+
+TRANSITION_LABELS: dict[str, Any] = {
+    "escalate": _("Escalate"),
+    "submit_for_approval": _("Submit for second approval"),
+    "approve_escalation": _("Approve and escalate"),
+    "decline_escalation": _("Decline"),
+    "answer": _("Answer"),
+    "ask_info": _("Ask the teller for information"),
+    "provide_info": _("Provide information"),
+    "dispatch": _("Dispatch to a support group"),
+    "send_back": _("Send back down"),
+    "transfer": _("Transfer to another group"),
+    "complete": _("Complete with an answer"),
+    "approve": _("Approve the answer"),
+    "return_for_rework": _("Return for rework"),
+    "pass_down": _("Pass the answer down"),
+    "confirm": _("Confirm resolved"),
+    "reject": _("Reject the answer"),
+    "claim": _("Take it myself"),
+    "auto_close": _("Closed automatically"),
+}
+
+
+class TransitionInput(models.TextChoices):
+    COMMENT_REQUIRED = "comment_required"
+    COMMENT_OPTIONAL = "comment_optional"
+    GROUP = "group"
+    RATING = "rating"
+
+
+In = TransitionInput
+# What each transition asks for beyond the version: the pages render these, the API validates them.
+TRANSITION_INPUTS: dict[str, tuple[str, ...]] = {
+    "escalate": (In.COMMENT_REQUIRED,),
+    "submit_for_approval": (In.COMMENT_REQUIRED,),
+    "approve_escalation": (In.COMMENT_OPTIONAL,),
+    "decline_escalation": (In.COMMENT_REQUIRED,),
+    "answer": (In.COMMENT_REQUIRED,),
+    "ask_info": (In.COMMENT_REQUIRED,),
+    "provide_info": (In.COMMENT_REQUIRED,),
+    "dispatch": (In.GROUP, In.COMMENT_OPTIONAL),
+    "send_back": (In.COMMENT_REQUIRED,),
+    "transfer": (In.GROUP, In.COMMENT_REQUIRED),
+    "complete": (In.COMMENT_REQUIRED,),
+    "approve": (In.COMMENT_OPTIONAL,),
+    "return_for_rework": (In.COMMENT_REQUIRED,),
+    "pass_down": (In.COMMENT_OPTIONAL,),
+    "confirm": (In.RATING, In.COMMENT_OPTIONAL),
+    "reject": (In.COMMENT_REQUIRED,),
+    "claim": (),
+    "auto_close": (),
+}
+
+
+# --- permissions: role + holding unit -------------------------------------------------------
+
+def _holder(*roles: str):
+    """Permission: the person has one of `roles` and works in the unit that holds the request."""
+
+    def check(request, user) -> bool:
+        return bool(
+            user is not None and user.is_authenticated and user.is_active
+            and user.unit_id is not None and user.unit_id == request.holder_unit_id
+            and user.has_role(*roles)
+        )
+
+    check.__name__ = f"holder_with_{'_or_'.join(roles)}"
+    return check
+
+
+county_holder = _holder(Role.COUNTY_SUPPORT)
+city_holder = _holder(Role.CITY_SUPPORT)
+dispatcher_holder = _holder(Role.DISPATCHER)
+group_holder = _holder(Role.GROUP_MEMBER, Role.GROUP_LEAD)
+any_support_holder = _holder(Role.COUNTY_SUPPORT, Role.CITY_SUPPORT, Role.DISPATCHER, Role.GROUP_MEMBER,
+                             Role.GROUP_LEAD)
+
+
+def requester_only(request, user) -> bool:
+    """Only the teller who filed the request (still active, still a teller) acts for it."""
+    return bool(user is not None and user.is_authenticated and user.is_active
+                and user.pk == request.requester_id and user.has_role(Role.TELLER))
+
+
+def second_county_person(request, user) -> bool:
+    """Dual control: another county-support person of the holding county, not the preparer."""
+    return county_holder(request, user) and user.pk != request.prepared_by_id
+
+
+def holder_not_yet_assigned(request, user) -> bool:
+    """Claim: someone of the holding unit who does not already hold it personally."""
+    return any_support_holder(request, user) and request.assignee_id != user.pk
+
+
+def system_only(request, user) -> bool:
+    """Fired by the desk itself (the auto-close task), never by a person."""
+    return user is None
+
+
+# --- conditions ------------------------------------------------------------------------------
+
+def no_dual_control(request) -> bool:
+    return not request.request_type.dual_control
+
+
+def needs_dual_control(request) -> bool:
+    return request.request_type.dual_control
+
+
+def _required(value: str, message) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(message, code="required")
+    return value
+
+
+def _return_to(request, *args, **kwargs) -> str:
+    return request._return_state
+
+
+class RequestWorkflow(FSMModelMixin, models.Model):
+    """Abstract: the state machine of a service request. The concrete model supplies
+    `origin_unit`, `requester`, `request_type`, and `record_transition()`."""
+
+    state = FSMField(_("state"), max_length=20, choices=RequestState.choices, default=RequestState.AT_COUNTY,
+                     protected=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    holder_unit = models.ForeignKey(
+        "org.Unit", verbose_name=_("held by"), on_delete=models.PROTECT, related_name="+",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    level = models.CharField(_("level"), max_length=20, choices=UnitKind.choices)
+    held_since = models.DateTimeField(_("held since"), default=timezone.now)
+    # Where a request waiting for the teller's information goes back to.
+    waiting_state = models.CharField(_("waiting to return to"), max_length=20, blank=True)
+    waiting_unit = models.ForeignKey("org.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The unit whose answer is on its way (or was given): a rejected answer goes back to it.
+    answer_unit = models.ForeignKey("org.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    answer_text = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    # Dual control of production-data adjustments.
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    rating = models.PositiveSmallIntegerField(_("satisfaction rating"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    # --- routing helpers (the concrete model knows the organisation) ---------------------------
+    def _hand_to(self, unit, *, assignee=None) -> None:
+        self.holder_unit = unit
+        self.level = unit.kind
+        self.assignee = assignee
+        self.held_since = timezone.now()
+
+    def _set_answer(self, unit, text: str) -> None:
+        self.answer_unit = unit
+        self.answer_text = text
+
+    # --- county ------------------------------------------------------------------------------
+    @transition(field=state, source=S.AT_COUNTY, target=S.AT_CITY, conditions=[no_dual_control],
+                permission=county_holder)
+    @transition(field=state, source=S.AT_CITY, target=S.AT_PROVINCE, permission=city_holder)
+    def escalate(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say why the request goes up."))
+        if self.state == S.AT_COUNTY:
+            self._hand_to(self.city_unit())
+        else:
+            self._hand_to(self.operations_unit())
+        return {}
+
+    @transition(field=state, source=S.AT_COUNTY, target=S.AWAITING_APPROVAL, conditions=[needs_dual_control],
+                permission=county_holder)
+    def submit_for_approval(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say why the adjustment goes up."))
+        self.prepared_by = actor
+        self.approved_by = None
+        self.held_since = timezone.now()
+        return {}
+
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.AT_CITY, permission=second_county_person)
+    def approve_escalation(self, *, actor, comment: str = "", **kwargs) -> dict:
+        self.approved_by = actor
+        self._hand_to(self.city_unit())
+        return {"prepared_by": self.prepared_by_id}
+
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.AT_COUNTY, permission=second_county_person)
+    def decline_escalation(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say why the adjustment is declined."))
+        self.prepared_by = None
+        self.held_since = timezone.now()
+        return {}
+
+    # --- answers, at whichever level can give one --------------------------------------------
+    @transition(field=state, source=S.AT_COUNTY, target=S.ANSWERED, permission=county_holder)
+    @transition(field=state, source=S.AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder)
+    @transition(field=state, source=S.AT_PROVINCE, target=S.ANSWER_AT_CITY, permission=dispatcher_holder)
+    def answer(self, *, actor, comment: str = "", **kwargs) -> dict:
+        text = _required(comment, _("Write the answer."))
+        source = self.state
+        self._set_answer(self.holder_unit, text)
+        if source == S.AT_COUNTY:
+            self._deliver_to_teller()
+        elif source == S.AT_CITY:
+            self._hand_to(self.county_unit())
+        else:
+            self._hand_to(self.city_unit())
+        return {}
+
+    def _deliver_to_teller(self) -> None:
+        self._hand_to(self.origin_unit, assignee=self.requester)
+        self.answered_at = timezone.now()
+
+    @transition(field=state, source=S.ANSWER_AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder)
+    @transition(field=state, source=S.ANSWER_AT_COUNTY, target=S.ANSWERED, permission=county_holder)
+    def pass_down(self, *, actor, comment: str = "", **kwargs) -> dict:
+        if self.state == S.ANSWER_AT_CITY:
+            self._hand_to(self.county_unit())
+        else:
+            self._deliver_to_teller()
+        return {"note": (comment or "").strip()} if (comment or "").strip() else {}
+
+    # --- asking the teller for information -----------------------------------------------------
+    @transition(field=state, source=list(WORKING_STATES), target=S.INFO_REQUESTED, permission=any_support_holder)
+    def ask_info(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say what information is needed."))
+        self.waiting_state = self.state
+        self.waiting_unit = self.holder_unit
+        self._hand_to(self.origin_unit, assignee=self.requester)
+        return {}
+
+    @transition(field=state, source=S.INFO_REQUESTED, target=GET_STATE(_return_to, states=list(WORKING_STATES)),
+                permission=requester_only)
+    def provide_info(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Write the information asked for."))
+        self._return_state = self.waiting_state
+        self._hand_to(self.waiting_unit)
+        self.waiting_state, self.waiting_unit = "", None
+        return {}
+
+    # --- provincial operations -----------------------------------------------------------------
+    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_GROUP, permission=dispatcher_holder)
+    def dispatch(self, *, actor, comment: str = "", group=None, **kwargs) -> dict:
+        group = self._support_group(group)
+        self._hand_to(group)
+        return {"group": group.pk}
+
+    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_CITY, permission=dispatcher_holder)
+    def send_back(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say why the request is sent back."))
+        self._hand_to(self.city_unit())
+        return {}
+
+    @transition(field=state, source=S.IN_REVIEW, target=S.ANSWER_AT_CITY, permission=dispatcher_holder)
+    def approve(self, *, actor, comment: str = "", **kwargs) -> dict:
+        self._hand_to(self.city_unit())
+        return {}
+
+    @transition(field=state, source=S.IN_REVIEW, target=S.AT_GROUP, permission=dispatcher_holder)
+    def return_for_rework(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say what needs rework."))
+        self._hand_to(self.answer_unit)
+        return {}
+
+    # --- support groups ------------------------------------------------------------------------
+    @transition(field=state, source=S.AT_GROUP, target=S.AT_GROUP, permission=group_holder)
+    def transfer(self, *, actor, comment: str = "", group=None, **kwargs) -> dict:
+        _required(comment, _("Say why the request goes to another group."))
+        group = self._support_group(group)
+        if group.pk == self.holder_unit_id:
+            raise ValidationError(_("The request is already with this group."), code="same_group")
+        self._hand_to(group)
+        return {"group": group.pk}
+
+    @transition(field=state, source=S.AT_GROUP, target=S.IN_REVIEW, permission=group_holder)
+    def complete(self, *, actor, comment: str = "", **kwargs) -> dict:
+        text = _required(comment, _("Write the answer."))
+        self._set_answer(self.holder_unit, text)
+        self._hand_to(self.operations_unit())
+        return {}
+
+    # --- anyone holding it may take it personally ----------------------------------------------
+    @transition(field=state, source=[S.AT_COUNTY, S.AT_CITY, S.AT_PROVINCE, S.AT_GROUP, S.IN_REVIEW,
+                                     S.ANSWER_AT_CITY, S.ANSWER_AT_COUNTY],
+                target=None, permission=holder_not_yet_assigned)
+    def claim(self, *, actor, comment: str = "", **kwargs) -> dict:
+        self.assignee = actor
+        return {}
+
+    # --- the teller ----------------------------------------------------------------------------
+    @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=requester_only)
+    def confirm(self, *, actor, comment: str = "", rating=None, **kwargs) -> dict:
+        try:
+            rating = int(rating)
+        except (TypeError, ValueError):
+            rating = 0
+        if not 1 <= rating <= 5:
+            raise ValidationError(_("Give a satisfaction rating from 1 to 5."), code="rating")
+        self.rating = rating
+        self.closed_at = timezone.now()
+        self.assignee = None
+        return {"rating": rating}
+
+    @transition(field=state, source=S.ANSWERED,
+                target=GET_STATE(_return_to, states=[S.AT_COUNTY, S.AT_CITY, S.AT_PROVINCE, S.AT_GROUP]),
+                permission=requester_only)
+    def reject(self, *, actor, comment: str = "", **kwargs) -> dict:
+        _required(comment, _("Say why the answer does not solve it."))
+        unit = self.answer_unit
+        self._return_state = {
+            UnitKind.COUNTY: S.AT_COUNTY, UnitKind.CITY: S.AT_CITY, UnitKind.OPERATIONS: S.AT_PROVINCE,
+            UnitKind.PROVINCE: S.AT_PROVINCE, UnitKind.SUPPORT_GROUP: S.AT_GROUP,
+        }[unit.kind]
+        self._hand_to(unit)
+        self.answered_at = None
+        return {}
+
+    @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=system_only)
+    def auto_close(self, *, actor=None, comment: str = "", **kwargs) -> dict:
+        self.closed_at = timezone.now()
+        self.assignee = None
+        return {}
+
+    # --- helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _support_group(group):
+        from opsdesk.org.models import Unit
+
+        if group is None or group == "":
+            raise ValidationError(_("Choose a support group."), code="group")
+        if not isinstance(group, Unit):
+            try:
+                group = Unit.objects.get(pk=int(group), is_active=True)
+            except (Unit.DoesNotExist, TypeError, ValueError):
+                raise ValidationError(_("Choose a support group."), code="group") from None
+        if group.kind != UnitKind.SUPPORT_GROUP:
+            raise ValidationError(_("Choose a support group."), code="group")
+        return group
