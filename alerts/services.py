@@ -42,7 +42,7 @@ from alerts.parsing import ParseError, ParseResult, Rule
 from alerts.sources.parsepool import ParsePool, parse_many
 from opsdesk import scoping
 from opsdesk.notifications.services import notify
-from opsdesk.org.choices import Role, UnitKind
+from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, User
 from opsdesk.reports.services import record_incident_events
 from workflow import engine
@@ -460,12 +460,18 @@ def _update_rows(incidents: list[Incident], field_names) -> None:
 
 
 def _on_duty_operators() -> list[User]:
-    people = User.objects.filter(is_active=True, unit__kind__in=[UnitKind.PROVINCE, UnitKind.OPERATIONS]) \
-        .exclude(mobile="").order_by("pk")
-    return [p for p in people if p.has_role(Role.OPERATOR)]
+    # The operators on shift (值班表), or every operator with a mobile when no roster is kept.
+    from opsdesk.notifications.roster import on_duty_with_role
+
+    return on_duty_with_role(Role.OPERATOR)
 
 
 def _notify_opened(incidents: list[Incident]) -> None:
+    from opsdesk.notifications.escalation import start_chain
+
+    for inc in incidents:
+        # The escalation chain (operator → lead → manager) runs whether or not anyone is on shift.
+        start_chain(inc)
     operators = _on_duty_operators()
     if not operators:
         return

@@ -159,6 +159,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "state" or "status": give each choice set its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "workflow.requests.RequestState",
+        "IncidentStateEnum": "workflow.incidents.IncidentState",
+        "AlertStatusEnum": "alerts.choices.AlertStatus",
+        "NotificationStatusEnum": "opsdesk.notifications.models.delivery.NotificationStatus",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------

@@ -166,6 +166,17 @@ def system_only(request, user) -> bool:
     return user is None
 
 
+def or_system(check):
+    """Permission: `check`, or the desk itself (actor None: an SLA policy's automatic escalation,
+    recorded in the audit trail as done by the system)."""
+
+    def either(request, user) -> bool:
+        return user is None or check(request, user)
+
+    either.__name__ = f"{check.__name__}_or_system"
+    return either
+
+
 # --- conditions ------------------------------------------------------------------------------
 
 def no_dual_control(request) -> bool:
@@ -234,8 +245,8 @@ class RequestWorkflow(FSMModelMixin, models.Model):
 
     # --- county ------------------------------------------------------------------------------
     @transition(field=state, source=S.AT_COUNTY, target=S.AT_CITY, conditions=[no_dual_control],
-                permission=county_holder)
-    @transition(field=state, source=S.AT_CITY, target=S.AT_PROVINCE, permission=city_holder)
+                permission=or_system(county_holder))
+    @transition(field=state, source=S.AT_CITY, target=S.AT_PROVINCE, permission=or_system(city_holder))
     def escalate(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the request goes up."))
         if self.state == S.AT_COUNTY:

@@ -21,7 +21,7 @@ from .results import (
 )
 from .rules import Rule, validate_rule
 from .sources import REGISTRY, register
-from .vocab import make_dedup_key, norm
+from .vocab import guess_category, make_dedup_key, map_severity, norm
 
 __all__ = [
     "Alert",
@@ -37,7 +37,9 @@ __all__ = [
     "TRACE_HEADERS",
     "fingerprint",
     "format_utc",
+    "guess_category",
     "make_dedup_key",
+    "map_severity",
     "norm",
     "parse_date",
     "parse_message",

@@ -7,8 +7,7 @@ message the sender can act on.
 
 from __future__ import annotations
 
-from alerts.parsing import Alert, make_dedup_key, norm
-from alerts.parsing.vocab import guess_category, map_severity
+from alerts.parsing import Alert, guess_category, make_dedup_key, map_severity, norm
 
 __all__ = ["PayloadError", "alerts_from_alertmanager", "alerts_from_generic", "READERS"]
 

@@ -69,7 +69,6 @@ DEFAULTS: dict[str, str] = {
     "OPSDESK_ESCALATION_ACTIVE_STATES": "open",
     "OPSDESK_SLA_WAITING_STATES": "info_requested",
     "OPSDESK_SLA_DONE_STATES": "answered",
-    "OPSDESK_SYSTEM_USERNAME": "system",
 }
 
 

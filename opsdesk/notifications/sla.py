@@ -7,7 +7,7 @@ escalating, dispatching). The clock of a holding period starts when the request 
 comes back to the same unit — both moments are the request's own `held_since`, so the figures are
 exact whatever the beat interval. Near breach and breach notify the holder (its assignee, else
 whoever is on duty) and its supervisors, once each; a policy may escalate a breached request to
-the next level automatically, through the workflow engine, as the system user (recorded in the
+the next level automatically, through the workflow engine, as the desk itself (recorded in the
 request's audit trail).
 
 The beat task `check_sla_clocks` runs `sla_check_all()`; all state lives in SlaClock rows, so a
@@ -31,7 +31,7 @@ from opsdesk.notifications.roster import recipients_for_unit
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Unit, User
 
-__all__ = ["policy_for", "sla_check_request", "sla_check_all", "supervisors_of", "system_user", "clock_figures"]
+__all__ = ["policy_for", "sla_check_request", "sla_check_all", "supervisors_of", "clock_figures"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +53,6 @@ def supervisors_of(unit: Unit) -> list[User]:
         if people:
             return people
     return []
-
-
-def system_user() -> User:
-    """The desk itself, as the actor of automatic actions in audit trails."""
-    user, _created = User.objects.get_or_create(
-        username=conf.get("OPSDESK_SYSTEM_USERNAME"),
-        defaults={"display_name": "系统", "is_active": True},
-    )
-    if _created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
 
 
 def _waiting_states() -> list[str]:
@@ -192,7 +180,8 @@ def _announce(request, clock: SlaClock, template: str, target: str, due: dt.date
 
 
 def _auto_escalate(request, policy: SlaPolicy) -> str:
-    """Escalate through the engine as the system user; returns why not, or "" when done. Tried
+    """Escalate through the engine as the desk itself (actor None, as the audit trail records
+    automatic actions); returns why not, or "" when done. Tried
     once per holding period: a refusal is recorded on the clock, not retried every minute."""
     from django.core.exceptions import ValidationError
 
@@ -202,7 +191,7 @@ def _auto_escalate(request, policy: SlaPolicy) -> str:
     with override(conf.get("OPSDESK_SMS_LANGUAGE")):
         comment = _("SLA “%(policy)s” breached: escalated automatically by the system.") % {"policy": policy.name}
     try:
-        perform(ServiceRequest, request.pk, "escalate", actor=system_user(), comment=comment)
+        perform(ServiceRequest, request.pk, "escalate", actor=None, comment=comment)
     except TransitionError as exc:
         logger.warning("SLA auto-escalation of request %s refused: %s", request.pk, exc.message)
         return f"{exc.__class__.__name__}: {exc.message}"

@@ -47,6 +47,17 @@ def database_restart() -> int:
         return cursor.fetchone()[0]
 
 
+def folder_row(pk: int) -> dict:
+    return MailFolder.objects.filter(pk=pk).values("status", "poller", "last_error", "error_count").first()
+
+
+def sessions() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return cursor.fetchall()
+
+
 def mailbox_lock_holders(folder_pk: int) -> list[int]:
     """Backend pids holding the mailbox's advisory lock, as PostgreSQL sees it."""
     import zlib
@@ -137,7 +148,8 @@ def test_standby_poller_leaves_the_holders_status_alone_and_takes_over_cleanly_a
         holder = first if first.holding else second
         wait_for(lambda: MailFolder.objects.get(pk=mail_folder.pk).poller == holder.holder
                  and MailFolder.objects.get(pk=mail_folder.pk).status in ("idle", "ok"),
-                 message="the new holder's status on the folder")
+                 message=lambda: f"the new holder's status on the folder: {folder_row(mail_folder.pk)}; "
+                                 f"holder {holder.holder}; sessions {sessions()}")
         mailbox.append(nagios(3, host="szstby01"))
         wait_for(lambda: IngestedMessage.objects.filter(folder=mail_folder).count() >= 3,
                  message="mail after the take-over")

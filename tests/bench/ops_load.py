@@ -216,7 +216,7 @@ class Desk:
     def holder(self) -> str | None:
         """Name of the Stack poller that holds the mailbox now."""
         holder = self.services.sql("SELECT poller FROM alerts_mailfolder")[0][0] or ""
-        pid = int(holder.rsplit(":", 1)[1]) if ":" in holder else None
+        pid = int(holder.rsplit(":", 1)[1].split("#", 1)[0]) if ":" in holder else None
         return next((n for n, p in self.stack.procs.items() if p.pid == pid and p.alive()), None)
 
     def drained(self) -> bool:

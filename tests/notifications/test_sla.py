@@ -91,8 +91,7 @@ def test_the_beat_checks_every_open_request_and_stops_clocks_of_closed_ones(org,
     assert SlaClock.objects.get(request_id=request.pk).stopped_at is not None
 
 
-def test_a_breached_request_under_an_auto_escalating_policy_is_escalated_or_the_refusal_recorded(
-        org, county_policy):
+def test_a_breached_request_under_an_auto_escalating_policy_is_escalated_by_the_system(org, county_policy):
     from tickets.models import RequestEvent
 
     county_policy.auto_escalate = True
@@ -100,13 +99,19 @@ def test_a_breached_request_under_an_auto_escalating_policy_is_escalated_or_the_
     request = file_fault_report(org)
     t0 = fresh(request).held_since
     done = sla_check_request(request_id=request.pk, now=t0 + 31 * MIN)
-    clock = SlaClock.objects.get(request_id=request.pk)
-    if "escalated" in done:
-        escalated = RequestEvent.objects.filter(request=request, name="escalate").get()
-        assert escalated.actor.username == "system" and "自动上报" in escalated.comment
-        assert fresh(request).holder_unit == org.cities[0]
-    else:
-        # The request workflow does not (yet) let the system fire "escalate": the refusal is kept
-        # on the clock, once, rather than retried every minute.
-        assert done[-1] == "escalation_refused" and "TransitionForbidden" in clock.escalation_error
-        assert sla_check_request(request_id=request.pk, now=t0 + 32 * MIN) == []
+    assert "escalated" in done
+    escalated = RequestEvent.objects.filter(request=request, name="escalate").get()
+    assert escalated.actor is None  # the audit trail says: done by the desk itself
+    assert "自动上报" in escalated.comment
+    assert fresh(request).holder_unit == org.cities[0]
+    # Once escalated, the county's clock has stopped: nothing more to do for it.
+    assert "escalated" not in sla_check_request(request_id=request.pk, now=t0 + 32 * MIN)
+
+
+def test_a_person_still_cannot_escalate_a_request_their_unit_does_not_hold(org):
+    from tickets.models import ServiceRequest
+    from workflow.engine import TransitionForbidden, perform
+
+    request = file_fault_report(org)
+    with pytest.raises(TransitionForbidden):
+        perform(ServiceRequest, request.pk, "escalate", actor=org.people["county_other"], comment="不是我的")

@@ -49,7 +49,8 @@ def advisory_locks_held() -> int:
 
 def holder_pid(folder_pk: int) -> int | None:
     holder = MailFolder.objects.filter(pk=folder_pk).values_list("poller", flat=True).first() or ""
-    return int(holder.rsplit(":", 1)[1]) if ":" in holder else None
+    # The poller records itself as "host:pid#session".
+    return int(holder.rsplit(":", 1)[1].split("#", 1)[0]) if ":" in holder else None
 
 
 @pytest.fixture
