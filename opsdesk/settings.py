@@ -71,6 +71,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the process itself (bank intranets: no CDN; `make run`: no web server).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "opsdesk.middleware.PreferredLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,6 +128,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "opsdesk" / "static"]
+# Serve straight from the apps' static folders when `collectstatic` has not run (the embedded
+# default); deployments run collectstatic (deploy/Dockerfile) and get compressed, cached files.
+WHITENOISE_USE_FINDERS = True
+# SQLite cannot enforce the reports' NULLS NOT DISTINCT constraints; PostgreSQL (production) does.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("OPSDESK_MEDIA_ROOT", VAR_DIR / "media"))
 # Uploaded files are never served from MEDIA_URL: views check scoping and stream them.

@@ -98,6 +98,7 @@ class ImapPoller:
         self.standby_checks = 0  # lock attempts that found another poller holding the mailbox
         self._synced_uid = 0
         self._pending_error: str | None = None
+        self._claimed = False  # the folder row names us as its poller
         self._in_run = False  # run(): the lock decides who writes the folder row; sync_once(): we do
 
     # --- the long-lived loop ------------------------------------------------------------------
@@ -146,33 +147,34 @@ class ImapPoller:
             connection.close()
 
     def _hold(self) -> bool:
-        """Make sure we hold the mailbox lock; False: another poller does (we stand by)."""
-        if self.holding and self.lock.still_held():
-            return True
-        if self.holding:
-            log.warning("mailbox %s: lost the mailbox lock (its database session ended); taking it again",
-                        self.folder_pk)
-        self._drop_lock()
-        lock = mailbox_lock(f"imap:{self.folder_pk}")
-        if not lock.acquire():
-            self.standby_checks += 1
-            if self.standby_checks == 1:
-                log.info("mailbox %s is read by another poller; standing by", self.folder_pk)
-            return False
-        self.lock, self.holding = lock, True
-        fields = {"poller": self.holder, "status": "starting", "heartbeat_at": timezone.now()}
-        if self._pending_error:  # a failure we could not write down then (the database was away)
-            fields.update(last_error=self._pending_error, last_error_at=timezone.now(),
-                          error_count=F("error_count") + 1)
-        MailFolder.objects.filter(pk=self.folder_pk).update(**fields)
-        self._pending_error = None
-        log.info("mailbox %s: holding the mailbox lock as %s", self.folder_pk, self.holder)
+        """Make sure we hold the mailbox lock, and that the folder row names us; False: another
+        poller holds the mailbox (we stand by and write nothing on its row)."""
+        if not (self.holding and self.lock.still_held()):
+            if self.holding:
+                log.warning("mailbox %s: lost the mailbox lock (its database session ended); taking it again",
+                            self.folder_pk)
+            self._drop_lock()
+            lock = mailbox_lock(f"imap:{self.folder_pk}")
+            if not lock.acquire():
+                self.standby_checks += 1
+                if self.standby_checks == 1:
+                    log.info("mailbox %s is read by another poller; standing by", self.folder_pk)
+                return False
+            self.lock, self.holding = lock, True
+        if not self._claimed:  # (again, if the database failed before the row named us)
+            fields = {"poller": self.holder, "status": "starting", "heartbeat_at": timezone.now()}
+            if self._pending_error:  # a failure we could not write down then (the database was away)
+                fields.update(last_error=self._pending_error, last_error_at=timezone.now(),
+                              error_count=F("error_count") + 1)
+            MailFolder.objects.filter(pk=self.folder_pk).update(**fields)
+            self._claimed, self._pending_error = True, None
+            log.info("mailbox %s: holding the mailbox lock as %s", self.folder_pk, self.holder)
         return True
 
     def _drop_lock(self) -> None:
         if self.lock is not None:
             self.lock.release()
-        self.lock, self.holding = None, False
+        self.lock, self.holding, self._claimed = None, False, False
 
     def _check_lock(self) -> None:
         if self.lock is not None and not self.lock.still_held():
