@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alerts.choices import Category
 from alerts.models import ParsingRule
+from opsdesk.org.models import ProductionSystem
 
-__all__ = ["RuleTestForm", "BoardFilterForm"]
+__all__ = ["RuleTestForm", "BoardFilterForm", "SilenceForm"]
 
 MAX_PASTE = 2 * 1024 * 1024
 
@@ -31,3 +36,49 @@ class BoardFilterForm(forms.Form):
     system = forms.CharField(required=False, max_length=32)
     category = forms.CharField(required=False, max_length=20)
     host = forms.CharField(required=False, max_length=255)
+
+
+LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
+
+
+def _local_datetime_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_MINUTE)
+
+
+class SilenceForm(forms.Form):
+    """A new maintenance window. The input's shape is checked here; the rules (at least one pattern,
+    an end after the start, a reason) by `alerts.silencing.silence_create`, whose errors land on
+    the same field names."""
+
+    host_pattern = forms.CharField(label=_("Host pattern"), required=False, max_length=255,
+                                   help_text=_("Shell-style, e.g. szhxdb* ; empty matches any host."))
+    system = forms.ModelChoiceField(label=_("Production system"), required=False,
+                                    queryset=ProductionSystem.objects.filter(is_active=True).order_by("code"),
+                                    empty_label=_("Any"))
+    check_pattern = forms.CharField(label=_("Check pattern"), required=False, max_length=500,
+                                    help_text=_("Shell-style, e.g. filesystem:* ; empty matches any check."))
+    category = forms.ChoiceField(label=_("Category"), required=False,
+                                 choices=[("", _("Any")), *Category.choices])
+    starts_at = forms.DateTimeField(label=_("Starts at"), required=False, widget=_local_datetime_input(),
+                                    input_formats=[LOCAL_MINUTE, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+                                    help_text=_("Empty: now."))
+    ends_at = forms.DateTimeField(label=_("Ends at"), required=False, widget=_local_datetime_input(),
+                                  input_formats=[LOCAL_MINUTE, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
+    duration_minutes = forms.IntegerField(label=_("or duration (minutes)"), required=False, min_value=1,
+                                          widget=forms.NumberInput(attrs={"size": 6}))
+    reason = forms.CharField(label=_("Reason"), max_length=300,
+                             error_messages={"required": _("Give a reason for the maintenance window.")},
+                             widget=forms.TextInput(attrs={"size": 60}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("starts_at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def service_arguments(self) -> dict:
+        """The cleaned input as `silence_create` takes it."""
+        data = dict(self.cleaned_data)
+        minutes = data.pop("duration_minutes")
+        data["duration"] = timedelta(minutes=minutes) if minutes else None
+        data["category"] = data["category"] or ""
+        return data

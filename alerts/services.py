@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +23,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alerts.bulk import insert_rows
+from alerts.bulk import insert_rows, update_rows
 from alerts.choices import ALARM_SEVERITIES, SEVERITY_RANK, Origin, Outcome
 from alerts.conf import setting
 from alerts.models import (
@@ -411,7 +410,7 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
 
     insert_rows(Incident, new_incidents)
     if changed:
-        _update_rows(list(changed.values()), INCIDENT_BATCH_FIELDS)
+        update_rows(Incident, list(changed.values()), INCIDENT_BATCH_FIELDS)
     insert_rows(Alert, alert_rows)
     insert_rows(IncidentEvent, events)
     record_incident_events(events=events)
@@ -425,38 +424,6 @@ INCIDENT_BATCH_FIELDS = (
     "state", "version", "severity", "system", "summary", "last_seen", "occurrences", "silenced_count",
     "silenced_until", "flapping", "recent_changes", "reopen_count", "acknowledged_at", "acknowledged_by",
     "resolved_at", "resolved_by", "updated_at")
-
-
-def _update_rows(incidents: list[Incident], field_names) -> None:
-    """Write back the incidents a batch changed. PostgreSQL: one UPDATE ... FROM unnest(arrays)
-    statement. Elsewhere: one UPDATE per row. (Django's bulk_update builds CASE expressions whose
-    size grows with rows x fields, which costs far more at a few hundred rows.)"""
-    fields = [Incident._meta.get_field(name) for name in field_names]
-    qn = connection.ops.quote_name
-    table = qn(Incident._meta.db_table)
-    if connection.vendor == "postgresql":
-        columns, params = [], []
-        for f in fields:
-            values = [getattr(inc, f.attname) for inc in incidents]
-            if f.get_internal_type() == "JSONField":
-                params.append([json.dumps(v) for v in values])
-                columns.append((f, "text", f"v.{qn(f.column)}::jsonb"))
-            else:
-                params.append([f.get_db_prep_save(v, connection) for v in values])
-                columns.append((f, f.db_type(connection), f"v.{qn(f.column)}"))
-        params.append([inc.pk for inc in incidents])
-        unnest = ", ".join(f"%s::{db_type}[]" for _f, db_type, _expr in columns) + ", %s::bigint[]"
-        names = ", ".join(qn(f.column) for f, _t, _e in columns) + ", id"
-        sets = ", ".join(f"{qn(f.column)} = {expr}" for f, _t, expr in columns)
-        sql = f"UPDATE {table} AS i SET {sets} FROM unnest({unnest}) AS v({names}) WHERE i.id = v.id"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        return
-    sql = f"UPDATE {table} SET " + ", ".join(f"{qn(f.column)} = %s" for f in fields) + f" WHERE {qn('id')} = %s"
-    rows = [[f.get_db_prep_save(getattr(inc, f.attname), connection) for f in fields] + [inc.pk]
-            for inc in incidents]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def _on_duty_operators() -> list[User]:

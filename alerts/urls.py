@@ -9,6 +9,8 @@ urlpatterns = [
     path("board/feed/", views.board_feed, name="board_feed"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident"),
     path("messages/<int:pk>/raw/", views.message_raw, name="message_raw"),
+    path("silences/", views.silences, name="silences"),
+    path("silences/<int:pk>/end/", views.silence_end, name="silence_end"),
     path("rules/test/", views.rule_test, name="rule_test"),
     path("webhooks/<slug:slug>/", webhooks.receive, name="webhook"),
 ]

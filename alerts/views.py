@@ -1,29 +1,32 @@
-"""Pages of the alert app: the live operator board, its JSON feed, incident detail, raw mail and
-the rule-test page. Views only read input, call selectors/services and render."""
+"""Pages of the alert app: the live operator board, its JSON feed, incident detail, raw mail, the
+maintenance windows and the rule-test page. Views only read input, call selectors/services and render."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from alerts import selectors
+from alerts import selectors, silencing
 from alerts.choices import Category
-from alerts.forms import BoardFilterForm, RuleTestForm
-from alerts.models import ParsingRule
+from alerts.forms import BoardFilterForm, RuleTestForm, SilenceForm
+from alerts.models import ParsingRule, Silence
 from alerts.parsing import ParseError, parse_message
 from opsdesk.org.models import ProductionSystem
 from workflow.incidents import may_act_on_incidents
 
-__all__ = ["board", "board_feed", "incident_detail", "message_raw", "rule_test", "ticket_url_for"]
+__all__ = ["board", "board_feed", "incident_detail", "message_raw", "rule_test", "silences", "silence_end",
+           "ticket_url_for"]
 
 FEED_INTERVAL_MS = 1000
 
@@ -55,6 +58,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "feed_url": reverse("alerts:board_feed"),
         "interval_ms": FEED_INTERVAL_MS,
         "may_act": may_act_on_incidents(request.user),
+        "silences_url": reverse("alerts:silences"),
         "labels": _board_labels(),
     })
 
@@ -122,6 +126,44 @@ def message_raw(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Content-Disposition"] = f'inline; filename="message-{message.pk}.txt"'
     return response
+
+
+@login_required
+def silences(request: HttpRequest) -> HttpResponse:
+    """Maintenance windows in force and to come, and the form that opens one."""
+    if not silencing.may_manage_silences(request.user):
+        raise PermissionDenied
+    form = SilenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            silence = silencing.silence_create(actor=request.user, **form.service_arguments())
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(None if field == "__all__" else field, error)
+        else:
+            messages.success(request, _("Maintenance window %(window)s opened until %(end)s.") % {
+                "window": silence, "end": timezone.localtime(silence.ends_at).strftime("%Y-%m-%d %H:%M")})
+            return redirect("alerts:silences")
+    now = timezone.now()
+    return render(request, "alerts/silences.html", {
+        "form": form,
+        "silences": silencing.silence_list(user=request.user, state=silencing.SilenceListState.PENDING, at=now),
+        "now": now,
+    }, status=400 if request.method == "POST" else 200)
+
+
+@require_POST
+@login_required
+def silence_end(request: HttpRequest, pk: int) -> HttpResponse:
+    if not silencing.may_manage_silences(request.user):
+        raise PermissionDenied
+    try:
+        silence = silencing.silence_end(actor=request.user, pk=pk)
+    except Silence.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("Maintenance window %(window)s ended.") % {"window": silence})
+    return redirect("alerts:silences")
 
 
 @login_required

@@ -42,5 +42,10 @@ def database_from_url(url: str, var_dir: Path) -> dict:
     if config["ENGINE"].endswith("postgresql"):
         config.setdefault("OPTIONS", {})["connect_timeout"] = 5
         # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
-        config["DISABLE_SERVER_SIDE_CURSORS"] = os.environ.get("DATABASE_PGBOUNCER", "").lower() in {"1", "true", "yes"}
+        pgbouncer = os.environ.get("DATABASE_PGBOUNCER", "").lower() in {"1", "true", "yes"}
+        config["DISABLE_SERVER_SIDE_CURSORS"] = pgbouncer
+        # Parameters bound on the server let psycopg prepare a statement the fifth time a
+        # connection runs it: the many-join queries of the desk then skip the planner (planning
+        # them costs more than running them). PgBouncer before 1.21 cannot keep prepared statements.
+        config["OPTIONS"]["server_side_binding"] = not pgbouncer
     return config

@@ -192,6 +192,12 @@ def _request_summaries(user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(county__in=Unit.objects.filter(_subtree_q(report_roots(user), "path")))
 
 
+@register("reports.citydaily")
+def _city_summaries(user, queryset: QuerySet) -> QuerySet:
+    # A city's roll-up sums all its counties: only for who sees the whole city (not a county's reader).
+    return queryset.filter(city__in=Unit.objects.filter(_subtree_q(report_roots(user), "path"), kind=UnitKind.CITY))
+
+
 @register("reports.unitworkdaily")
 @register("reports.persondaily")
 def _work_summaries(user, queryset: QuerySet) -> QuerySet:
@@ -206,5 +212,6 @@ def _system_summaries(user, queryset: QuerySet) -> QuerySet:
 
 
 @register("reports.incidentdaily")
+@register("reports.systemincidentdaily")
 def _incident_summaries(user, queryset: QuerySet) -> QuerySet:
     return queryset if (_sees_incidents(user) or _sees_province_reports(user)) else queryset.none()

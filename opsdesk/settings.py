@@ -138,6 +138,7 @@ MEDIA_ROOT = Path(os.environ.get("OPSDESK_MEDIA_ROOT", VAR_DIR / "media"))
 # Uploaded files are never served from MEDIA_URL: views check scoping and stream them.
 MEDIA_URL = "/media-not-served/"
 
+AUTHENTICATION_BACKENDS = ["opsdesk.org.backends.UnitModelBackend"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -172,6 +173,8 @@ SPECTACULAR_SETTINGS = {
         "IncidentStateEnum": "workflow.incidents.IncidentState",
         "AlertStatusEnum": "alerts.choices.AlertStatus",
         "NotificationStatusEnum": "opsdesk.notifications.models.delivery.NotificationStatus",
+        # A unit's "kind" and a request's or SLA policy's "level" are the same choice set.
+        "UnitKindEnum": "opsdesk.org.choices.UnitKind",
     },
 }
 

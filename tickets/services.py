@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from opsdesk.notifications.services import notify
+from opsdesk.notifications.services import notify_later
 from opsdesk.org.choices import Role, UnitKind
 from tickets.conf import auto_close_days
 from tickets.forms import clean_type_data, validate_upload
@@ -118,7 +118,7 @@ def _notify_receiver(request: ServiceRequest, name: str, actor) -> None:
         }
     key = f"request:{request.pk}:v{request.version}"
     if request.assignee_id:
-        notify(event=f"request.{name}", text=text, key=key, about=request, people=[request.assignee])
+        notify_later(event=f"request.{name}", text=text, key=key, about=request, people=[request.assignee])
     else:
         people = None
         if name in NOTIFY_WITHOUT_HAND_OFF and actor is not None:
@@ -126,7 +126,7 @@ def _notify_receiver(request: ServiceRequest, name: str, actor) -> None:
             from opsdesk.notifications.services import recipients_for_unit
 
             people = [p for p in recipients_for_unit(request.holder_unit) if p.pk != actor.pk]
-        notify(event=f"request.{name}", text=text, key=key, about=request, people=people,
+        notify_later(event=f"request.{name}", text=text, key=key, about=request, people=people,
                unit=request.holder_unit)
 
 

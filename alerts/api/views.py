@@ -1,24 +1,35 @@
-"""Incident API: list/detail (scoped centrally), and acknowledge/resolve/reopen/silence actions."""
+"""Alert API: incidents (list/detail scoped centrally; acknowledge/resolve/reopen/silence actions)
+and maintenance windows (list, create, end early)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_filters
-from rest_framework import status
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alerts import services
+from alerts import services, silencing
 from alerts.api.serializers import (
     ActionSerializer,
+    DetailSerializer,
     IncidentDetailSerializer,
     IncidentSerializer,
+    SilenceCreateSerializer,
+    SilenceErrorSerializer,
     SilenceInputSerializer,
+    SilenceSerializer,
 )
-from alerts.models import Incident
+from alerts.models import Incident, Silence
 from opsdesk.api.base import ScopedReadOnlyViewSet
 from workflow.engine import TransitionError
 
-__all__ = ["IncidentViewSet"]
+__all__ = ["IncidentViewSet", "SilenceViewSet"]
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -92,3 +103,84 @@ class IncidentViewSet(ScopedReadOnlyViewSet):
         incident.refresh_from_db()
         return Response({"silence": silence.pk, "until": silence.ends_at,
                          "incident": IncidentSerializer(incident).data}, status=status.HTTP_201_CREATED)
+
+
+class MayManageSilences(permissions.BasePermission):
+    """Maintenance windows are the board's: the people who may acknowledge incidents (403 for others)."""
+
+    def has_permission(self, request, view) -> bool:
+        return silencing.may_manage_silences(request.user)
+
+
+STATE_PARAMETER = OpenApiParameter(
+    "state", OpenApiTypes.STR, enum=list(silencing.SilenceListState.CHOICES), default="pending",
+    description="current: in force now; upcoming: not started yet; pending (default): current and upcoming; "
+                "ended: over (ended on time or early); all.")
+FORBIDDEN = OpenApiResponse(DetailSerializer, description="Not one of the people who may act on incidents.")
+NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such maintenance window.")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[STATE_PARAMETER], responses={200: SilenceSerializer(many=True), 403: FORBIDDEN},
+                       summary="Maintenance windows",
+                       description="Soonest first; ended windows (state=ended) most recent first. alert_count is "
+                                   "how many alerts each window has silenced so far."),
+    retrieve=extend_schema(responses={200: SilenceSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+                           summary="One maintenance window"),
+    create=extend_schema(request=SilenceCreateSerializer,
+                         responses={201: SilenceSerializer,
+                                    400: OpenApiResponse(SilenceErrorSerializer, description="Refused input."),
+                                    403: FORBIDDEN},
+                         summary="Open a maintenance window",
+                         description="Alerts matching every pattern given (at least one of host_pattern, "
+                                     "check_pattern, system, category) are stored and counted but raise no alarm "
+                                     "and send no SMS between starts_at (default now) and the end; give ends_at "
+                                     "or duration_minutes, at most 30 days after the start, and a reason. A window "
+                                     "in force at once also quiets the unresolved incidents it matches."),
+    end=extend_schema(request=None, responses={200: SilenceSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+                      summary="End a maintenance window now",
+                      description="The window stops at once (one still to come never starts); incidents it "
+                                  "kept quiet alarm again. Ending an ended window changes nothing."),
+)
+class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     viewsets.GenericViewSet):
+    serializer_class = SilenceSerializer
+    permission_classes = [MayManageSilences]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller to check
+            return Silence.objects.none()
+        state = self.request.query_params.get("state") or silencing.SilenceListState.PENDING
+        if self.action != "list":
+            state = silencing.SilenceListState.ALL
+        elif state not in silencing.SilenceListState.CHOICES:
+            raise serializers.ValidationError({"state": [f"One of: {', '.join(silencing.SilenceListState.CHOICES)}."]})
+        return silencing.silence_list(user=self.request.user, state=state)
+
+    def create(self, request, *args, **kwargs):
+        data = SilenceCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        minutes = values.pop("duration_minutes")
+        try:
+            silence = silencing.silence_create(
+                actor=request.user, duration=None if minutes is None else timedelta(minutes=minutes), **values)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_api_errors(exc)) from None
+        silence = silencing.silence_get(user=request.user, pk=silence.pk)  # with its alert count
+        return Response(SilenceSerializer(silence).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        silence = self.get_object()
+        silencing.silence_end(actor=request.user, pk=silence.pk)
+        silence = silencing.silence_get(user=request.user, pk=silence.pk)
+        if silence is None:
+            raise Http404
+        return Response(SilenceSerializer(silence).data)
+
+
+def _api_errors(exc: DjangoValidationError) -> dict:
+    """The service's errors keyed as the API's fields (a form-wide one as non_field_errors)."""
+    return {("non_field_errors" if key == "__all__" else key): messages
+            for key, messages in exc.message_dict.items()}

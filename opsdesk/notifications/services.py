@@ -31,11 +31,19 @@ from django.utils import timezone
 from opsdesk.notifications import conf
 from opsdesk.notifications.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, get_backend
 from opsdesk.notifications.message_templates import render_text
-from opsdesk.notifications.models import PENDING_STATUSES, Channel, Notification, NotificationStatus
+from opsdesk.notifications.models import (
+    PENDING_STATUSES,
+    Channel,
+    Notification,
+    NotificationStatus,
+    PendingNotice,
+)
 from opsdesk.notifications.roster import recipients_for_unit
 
 __all__ = [
     "notify",
+    "notify_later",
+    "notice_fan_out",
     "recipients_for_unit",
     "notification_deliver",
     "notification_resend",
@@ -110,6 +118,61 @@ def notify(
     if to_enqueue:
         transaction.on_commit(lambda: enqueue_deliveries(to_enqueue))
     return created
+
+
+def notify_later(*, event: str, key: str, about: models.Model | None = None, people: Iterable | None = None,
+                 unit=None, **options) -> None:
+    """notify(), with the fan-out to recipients done by a worker straight after the commit.
+
+    For the request path (a hand-off, an alert batch): the transaction writes one small row, and the
+    roster lookup, rate limits and digests run in the notifications queue. In-process mode (no
+    broker) fans out at once, as notify() would. Same arguments as notify().
+    """
+    if conf.is_eager():
+        notify(event=event, key=key, about=about, people=people, unit=unit, **options)
+        return
+    about_ref = None
+    if about is not None:
+        about_ref = [ContentType.objects.get_for_model(about).pk, str(about.pk)]
+    arguments = {
+        **options,
+        "people": None if people is None else [p.pk for p in people if p is not None],
+        "unit": unit.pk if unit is not None else None,
+        "about": about_ref,
+    }
+    notice = PendingNotice.objects.create(event=event, key=key, arguments=arguments)
+    transaction.on_commit(lambda: enqueue_fan_out(notice.pk))
+
+
+def notice_fan_out(*, notice_id: int) -> int:
+    """Turn a pending notice into notifications (once: the row is taken and deleted in the same
+    transaction, and notify()'s idempotency keys make a repeat harmless). Returns how many."""
+    from opsdesk.org.models import Unit, User
+
+    with transaction.atomic():
+        notice = PendingNotice.objects.select_for_update(skip_locked=True).filter(pk=notice_id).first()
+        if notice is None:
+            return 0  # done already, or another worker has it
+        arguments = dict(notice.arguments)
+        people_ids, unit_id, about_ref = arguments.pop("people"), arguments.pop("unit"), arguments.pop("about")
+        people = None if people_ids is None else list(User.objects.filter(pk__in=people_ids).select_related("unit"))
+        unit = Unit.objects.filter(pk=unit_id).first() if unit_id is not None else None
+        about = None
+        if about_ref is not None:
+            model = ContentType.objects.get_for_id(about_ref[0]).model_class()
+            about = model._default_manager.filter(pk=about_ref[1]).first() if model is not None else None
+        created = notify(event=notice.event, key=notice.key, about=about, people=people, unit=unit, **arguments)
+        notice.delete()
+    return len(created)
+
+
+def enqueue_fan_out(notice_id: int) -> None:
+    from opsdesk.notifications.tasks import fan_out_notice
+
+    try:
+        fan_out_notice.apply_async((notice_id,), queue=conf.get("OPSDESK_NOTIFICATIONS_QUEUE"))
+    except Exception:  # broker down: the notice is committed; the relay will hand it over
+        logger.exception("could not enqueue notice %s; the dispatcher will retry", notice_id)
 
 
 def _place(row: Notification, *, group: str, now: dt.datetime) -> None:
@@ -375,4 +438,8 @@ def notifications_dispatch_due(*, limit: int = 1000) -> int:
     ids = list(due)
     for pk in ids:
         enqueue_delivery(pk)
-    return len(ids)
+    notices = list(PendingNotice.objects.filter(created_at__lte=cutoff).order_by("pk")
+                   .values_list("pk", flat=True)[:limit])
+    for pk in notices:
+        enqueue_fan_out(pk)
+    return len(ids) + len(notices)

@@ -7,7 +7,7 @@ from celery import shared_task
 
 from opsdesk.notifications import conf, services
 
-__all__ = ["deliver_notification", "dispatch_due_notifications", "check_sla_clocks", "advance_escalations"]
+__all__ = ["deliver_notification", "fan_out_notice", "dispatch_due_notifications", "check_sla_clocks", "advance_escalations"]
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -20,6 +20,12 @@ def deliver_notification(notification_id: int) -> str:
             continue  # in-process mode has no timer: the dispatcher (beat) or a resend picks it up
         services.enqueue_delivery(pk, countdown=countdown)
     return outcome.status
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def fan_out_notice(notice_id: int) -> int:
+    """Turn one event's notice into per-recipient notifications (their deliveries follow on commit)."""
+    return services.notice_fan_out(notice_id=notice_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["RequestCounters", "CountyDaily", "OutletDaily", "SystemDaily", "UnitWorkDaily", "PersonDaily",
-           "HandlingDaily", "ProvinceHandlingDaily", "IncidentDaily", "DURATION_BUCKETS", "REQUEST_COUNTERS", "WORK_COUNTERS",
+__all__ = ["RequestCounters", "CountyDaily", "OutletDaily", "CityDaily", "SystemDaily", "UnitWorkDaily", "PersonDaily",
+           "HandlingDaily", "ProvinceHandlingDaily", "IncidentDaily", "SystemIncidentDaily", "DURATION_BUCKETS", "REQUEST_COUNTERS", "WORK_COUNTERS",
            "INCIDENT_COUNTERS", "DAY_GRAIN", "MONTH_GRAIN"]
 
 # Every counter is kept twice: per day (grain "d") and per calendar month (grain "m", `day` = the
@@ -92,6 +92,26 @@ class OutletDaily(RequestCounters):
     def __str__(self) -> str:
         return f"{self.grain} {self.day}"
 
+
+
+class CityDaily(models.Model):
+    """The request flow of one origin city per day, all request types together: the roll-up of its
+    counties' rows that the province and a city read (units, trends, comparison), so a year for the
+    whole province is 21 cities × 365 days instead of every county × request type × day."""
+
+    day = models.DateField(_("day"))
+    grain = models.CharField(max_length=1, choices=GRAIN_CHOICES, default=DAY_GRAIN)
+    city = models.ForeignKey("org.Unit", on_delete=models.CASCADE, related_name="+")
+    locals().update(_counter_fields(REQUEST_COUNTERS))
+
+    class Meta:
+        verbose_name = _("daily requests per city")
+        verbose_name_plural = _("daily requests per city")
+        constraints = [models.UniqueConstraint(fields=["grain", "day", "city"], name="reports_city_key")]
+        indexes = [models.Index(fields=["city", "grain", "day"], name="reports_city_city_day")]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.day}"
 
 
 class SystemDaily(models.Model):
@@ -219,6 +239,27 @@ class IncidentDaily(models.Model):
         verbose_name_plural = _("daily incidents")
         constraints = [
             models.UniqueConstraint(fields=["grain", "day", "system", "category", "severity"], name="reports_incident_key",
+                                    nulls_distinct=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.day}"
+
+
+class SystemIncidentDaily(models.Model):
+    """The roll-up of `IncidentDaily` per system (categories and severities together): what the
+    trends, the comparison and the systems table read, a few dozen rows a day however many alerts."""
+
+    day = models.DateField(_("day"))
+    grain = models.CharField(max_length=1, choices=GRAIN_CHOICES, default=DAY_GRAIN)
+    system = models.ForeignKey("org.ProductionSystem", null=True, on_delete=models.CASCADE, related_name="+")
+    locals().update(_counter_fields(INCIDENT_COUNTERS))
+
+    class Meta:
+        verbose_name = _("daily incidents per system")
+        verbose_name_plural = _("daily incidents per system")
+        constraints = [
+            models.UniqueConstraint(fields=["grain", "day", "system"], name="reports_sysincident_key",
                                     nulls_distinct=False),
         ]
 

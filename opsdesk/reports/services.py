@@ -6,7 +6,9 @@ pipeline and the incident audit hook. `summaries_rebuild` recomputes everything 
 trails: `manage.py rebuild_report_summaries` (back-fill) and `--check` (the truth check).
 
 Both paths count with the same function (`_tally_request_event`, `_tally_incident_event`), so the
-live tables and a rebuild agree by construction.
+live tables and a rebuild agree by construction. The roll-ups the province and city pages read
+(`CityDaily`: a city's counties together; `SystemIncidentDaily`: a system's categories and
+severities together) are counted there too, in the same transaction as the rows they sum.
 
 Definitions (the pages explain them in the same words):
 - sent: filed by a teller; received at a level: escalated into it (the county: filed);
@@ -29,8 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, UniqueConstraint
 from django.utils import timezone
 
 from opsdesk.org.choices import UnitKind
@@ -38,6 +40,7 @@ from opsdesk.reports.models import (
     DAY_GRAIN,
     DURATION_BUCKETS,
     MONTH_GRAIN,
+    CityDaily,
     CountyDaily,
     HandlingDaily,
     IncidentDaily,
@@ -45,6 +48,7 @@ from opsdesk.reports.models import (
     PersonDaily,
     ProvinceHandlingDaily,
     SystemDaily,
+    SystemIncidentDaily,
     UnitWorkDaily,
 )
 
@@ -57,8 +61,9 @@ LEVEL_OF_KIND = {UnitKind.COUNTY: "county", UnitKind.CITY: "city", UnitKind.OPER
 REPORT_LEVELS = ("county", "city", "province", "group")
 FLOW_LEVEL = {"county": "county", "city": "city", "province": "province", "group": "province"}
 ANSWER_NAMES = ("answer", "complete")
-SUMMARY_MODELS = (CountyDaily, OutletDaily, SystemDaily, UnitWorkDaily, PersonDaily, HandlingDaily,
+SUMMARY_MODELS = (CountyDaily, OutletDaily, CityDaily, SystemDaily, UnitWorkDaily, PersonDaily, HandlingDaily,
                   ProvinceHandlingDaily)
+INCIDENT_MODELS = (IncidentDaily, SystemIncidentDaily)
 
 
 def bucket_of(seconds: float) -> int:
@@ -82,10 +87,19 @@ class Tally:
 
     def apply(self) -> None:
         """Add to the stored rows (creating missing ones), in a fixed order to avoid deadlocks."""
-        for (model, key), counts in sorted(self.rows.items(), key=lambda kv: (kv[0][0].__name__, repr(kv[0][1]))):
-            counts = {k: v for k, v in counts.items() if v}
-            if not counts:
-                continue
+        ordered = sorted(self.rows.items(), key=lambda kv: (kv[0][0].__name__, repr(kv[0][1])))
+        ordered = [(model, key, {k: v for k, v in counts.items() if v}) for (model, key), counts in ordered]
+        ordered = [(model, key, counts) for model, key, counts in ordered if counts]
+        if connection.vendor == "postgresql":
+            # One upsert statement per summary table: a transition touches a dozen rows, and a
+            # round trip (and a savepoint on a first count) per row was most of its time.
+            by_model: dict[type, list] = defaultdict(list)
+            for model, key, counts in ordered:
+                by_model[model].append((key, counts))
+            for model, rows in by_model.items():
+                _upsert(model, rows)
+            return
+        for model, key, counts in ordered:
             lookup = dict(key)
             update = {name: F(name) + n for name, n in counts.items()}
             if model.objects.filter(**lookup).update(**update):
@@ -102,6 +116,33 @@ class Tally:
         for (model, key), counts in self.rows.items():
             out[model].append(model(**dict(key), **counts))
         return out
+
+
+def _upsert(model, rows: list[tuple[tuple, dict[str, int]]]) -> None:
+    """`INSERT ... ON CONFLICT (the model's unique key) DO UPDATE SET c = c + EXCLUDED.c` for `rows`
+    of (key items, counts): adds to the stored rows, creating the missing ones, in one statement."""
+    opts = model._meta
+    qn = connection.ops.quote_name
+    [unique] = [c for c in opts.constraints if isinstance(c, UniqueConstraint)]
+    key_names = [name for name, _value in rows[0][0]]
+    counted = {name for _key, counts in rows for name in counts}
+    # Every counter column is written (a new row starts at 0: the defaults are Django's, not the
+    # table's); only the counted ones are added to on conflict.
+    counters = [f.attname for f in opts.concrete_fields if not f.primary_key and f.attname not in key_names]
+    columns = [opts.get_field(name).column for name in key_names + counters]
+    params: list = []
+    for key, counts in rows:
+        params.extend(value for _name, value in key)
+        params.extend(counts.get(name, 0) for name in counters)
+    table = qn(opts.db_table)
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    conflict = ", ".join(qn(opts.get_field(name).column) for name in unique.fields)
+    updates = ", ".join(f"{qn(c)} = {table}.{qn(c)} + EXCLUDED.{qn(c)}"
+                        for c in (opts.get_field(name).column for name in counters if name in counted))
+    sql = (f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) VALUES "
+           f"{', '.join([placeholders] * len(rows))} ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- service requests ----------------------------------------------------------------------------
@@ -158,10 +199,12 @@ def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], 
     day = timezone.localdate(e.at)
     county_key = {"day": day, "city_id": req.city_id, "county_id": req.county_id, "request_type_id": req.type_id}
     outlet_key = {**county_key, "outlet_id": req.outlet_id}
+    city_key = {"day": day, "city_id": req.city_id}
 
     def flow(**counts: int) -> None:
         t.add(CountyDaily, county_key, **counts)
         t.add(OutletDaily, outlet_key, **counts)
+        t.add(CityDaily, city_key, **counts)
 
     from_kind, to_kind = kinds.get(e.from_unit_id), kinds.get(e.to_unit_id)
     moved = e.name == "submit" or e.from_unit_id != e.to_unit_id
@@ -280,16 +323,20 @@ COUNTED_INCIDENT_ACTIONS = ("open", "reopen", "acknowledge", "resolve")
 
 
 def _tally_incident_event(t: Tally, incident, action: str, at: datetime, opened_at: datetime | None) -> None:
-    key = {"day": timezone.localdate(at), "system_id": incident.system_id, "category": incident.category,
-           "severity": incident.severity}
+    day = timezone.localdate(at)
     if action == "open":
-        t.add(IncidentDaily, key, opened=1)
+        counts = {"opened": 1}
     elif action == "reopen":
-        t.add(IncidentDaily, key, opened=1, reopened=1)
+        counts = {"opened": 1, "reopened": 1}
     elif action == "acknowledge":
-        t.add(IncidentDaily, key, acknowledged=1, ack_seconds=_seconds(at, opened_at or incident.first_seen))
+        counts = {"acknowledged": 1, "ack_seconds": _seconds(at, opened_at or incident.first_seen)}
     elif action == "resolve":
-        t.add(IncidentDaily, key, resolved=1, resolve_seconds=_seconds(at, opened_at or incident.first_seen))
+        counts = {"resolved": 1, "resolve_seconds": _seconds(at, opened_at or incident.first_seen)}
+    else:
+        return
+    t.add(IncidentDaily, {"day": day, "system_id": incident.system_id, "category": incident.category,
+                          "severity": incident.severity}, **counts)
+    t.add(SystemIncidentDaily, {"day": day, "system_id": incident.system_id}, **counts)
 
 
 def record_incident_events(*, events) -> None:
@@ -376,10 +423,10 @@ def summaries_rebuild(*, check_only: bool = False) -> dict[str, Any]:
     incident_events = _tally_all_incidents(t)
     built = t.objects()
     report: dict[str, Any] = {"requests": requests, "incident_events": incident_events, "rows": {}, "differences": {}}
-    for model in (*SUMMARY_MODELS, IncidentDaily):
+    for model in (*SUMMARY_MODELS, *INCIDENT_MODELS):
         report["rows"][model.__name__] = len(built.get(model, []))
     if check_only:
-        for model in (*SUMMARY_MODELS, IncidentDaily):
+        for model in (*SUMMARY_MODELS, *INCIDENT_MODELS):
             counters = [f.attname for f in model._meta.concrete_fields
                         if f.get_internal_type() == "BigIntegerField"]
             expected: dict[tuple, dict[str, int]] = {}
@@ -392,7 +439,7 @@ def summaries_rebuild(*, check_only: bool = False) -> dict[str, Any]:
             report["differences"][model.__name__] = len(diffs)
         return report
     with transaction.atomic():
-        for model in (*SUMMARY_MODELS, IncidentDaily):
+        for model in (*SUMMARY_MODELS, *INCIDENT_MODELS):
             model.objects.all().delete()
             model.objects.bulk_create(built.get(model, []), batch_size=2000)
     return report

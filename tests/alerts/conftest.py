@@ -7,11 +7,12 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_for as wait_for  # the tests of this package import it from here
 
 CORPUS = Path(os.environ.get("OPSDESK_ALERT_CORPUS", "/work/shared/alert-corpus/public"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,18 +118,6 @@ def mail_folder(db, imap_env, mailbox):
                                          security="plain", username="alerts", password="alerts-secret", timeout=10)
     return MailFolder.objects.create(account=account, name=mailbox.folder, quarantine_folder=mailbox.quarantine,
                                      batch_size=20, poll_interval=1, rescan_interval=3600)
-
-
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, message="condition"):
-    """Poll `predicate` until it is truthy or the deadline passes (no fixed sleeps in tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message() if callable(message) else message}")
-        time.sleep(interval)
 
 
 @pytest.fixture

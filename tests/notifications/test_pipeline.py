@@ -162,3 +162,44 @@ def test_a_notification_written_while_the_broker_is_down_is_sent_by_the_dispatch
     wait_until(lambda: status_of(row.pk) == NotificationStatus.SENT, what="sent after the relay")
     assert [d["key"] for d in pipeline.delivered] == [row.idempotency_key]
     assert Notification.objects.get(pk=row.pk).created_at <= timezone.now()
+
+
+def test_a_hand_off_is_fanned_out_by_the_worker_after_commit(pipeline, org):
+    from opsdesk.notifications.models import PendingNotice
+    from opsdesk.notifications.services import recipients_for_unit
+    from tests.tickets.helpers import file_fault_report
+
+    with transaction.atomic():
+        request = file_fault_report(org)  # submit: the county centre receives it
+        # In the transaction: one notice, no per-person row yet (the roster is the worker's job).
+        assert PendingNotice.objects.count() == 1
+        assert not Notification.objects.filter(event="request.submit").exists()
+    county_people = {p.mobile for p in recipients_for_unit(request.holder_unit)}
+    assert county_people
+    wait_until(lambda: {d["mobile"] for d in pipeline.delivered} == county_people, what="county's SMS")
+    assert not PendingNotice.objects.exists()
+    rows = Notification.objects.filter(event="request.submit")
+    assert rows.count() == len(county_people) and all(r.about == request for r in rows)
+    assert request.number in pipeline.delivered[0]["text"]
+
+
+def test_a_notice_whose_task_was_lost_is_fanned_out_by_the_relay_once(pipeline, org, settings):
+    from opsdesk.notifications.models import PendingNotice
+    from tests.tickets.helpers import file_fault_report
+
+    point_celery_at("redis://127.0.0.1:1/0", eager=False)  # the broker is down at commit
+    try:
+        with transaction.atomic():
+            file_fault_report(org)
+    finally:
+        point_celery_at(BROKER_URL, eager=False)
+    notice = PendingNotice.objects.get()  # kept: the hand-off's message is not lost
+    assert not Notification.objects.filter(event="request.submit").exists()
+    settings.OPSDESK_SMS_RELAY_GRACE = "0"
+    notifications_dispatch_due()
+    notifications_dispatch_due()  # twice, as two beats might: still one message per person
+    wait_until(lambda: not PendingNotice.objects.filter(pk=notice.pk).exists(), what="notice fanned out")
+    rows = list(Notification.objects.filter(event="request.submit"))
+    assert rows
+    wait_until(lambda: len(pipeline.delivered) == len(rows), what="sent")
+    assert sorted(d["key"] for d in pipeline.delivered) == sorted(r.idempotency_key for r in rows)

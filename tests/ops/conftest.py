@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_for as wait_for  # the tests of this package import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -107,15 +108,3 @@ def imap_server() -> dict:
     if not port:
         pytest.fail("OPSDESK_TEST_IMAP_PORT is not set: run the suite with `make test` (it starts Dovecot)")
     return {"host": "127.0.0.1", "port": int(port), "dir": os.environ.get("OPSDESK_TEST_IMAP_DIR", "")}
-
-
-def wait_for(predicate, timeout: float, message: str, interval: float = 0.1):
-    """Poll `predicate` until it is truthy or the deadline passes (no fixed sleeps in tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
-        time.sleep(interval)

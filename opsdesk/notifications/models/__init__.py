@@ -7,6 +7,7 @@ from opsdesk.notifications.models.delivery import (
     Notification,
     NotificationStatus,
     NotificationTemplate,
+    PendingNotice,
 )
 from opsdesk.notifications.models.escalation import EscalationPolicy, EscalationRun, EscalationStep
 from opsdesk.notifications.models.roster import DutyShift
@@ -18,6 +19,7 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "NotificationTemplate",
+    "PendingNotice",
     "DutyShift",
     "EscalationPolicy",
     "EscalationStep",

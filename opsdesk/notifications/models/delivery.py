@@ -8,12 +8,13 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
 from django.template import Template, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Notification", "NotificationStatus", "Channel", "NotificationTemplate", "PENDING_STATUSES"]
+__all__ = ["Notification", "NotificationStatus", "Channel", "NotificationTemplate", "PENDING_STATUSES", "PendingNotice"]
 
 
 class Channel(models.TextChoices):
@@ -95,6 +96,29 @@ class Notification(models.Model):
         if self.sent_at is None:
             return None
         return round((self.sent_at - self.created_at).total_seconds(), 3)
+
+
+class PendingNotice(models.Model):
+    """A message about an event, not yet fanned out to its recipients.
+
+    Written in the event's own transaction (one row, whoever the recipients turn out to be) and
+    turned into Notification rows by a worker right after the commit: looking up the roster, rate
+    limits and digests per recipient then costs the worker, not the person who pressed the button.
+    The relay hands over any whose task went missing (broker down at commit).
+    """
+
+    event = models.CharField(_("event"), max_length=60)
+    key = models.CharField(_("idempotency key"), max_length=200)
+    # notify()'s keyword arguments, with people, unit and the object they are about by id.
+    arguments = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("pending notice")
+        verbose_name_plural = _("pending notices")
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.key}"
 
 
 def validate_template_body(value: str) -> None:

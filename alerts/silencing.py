@@ -1,0 +1,197 @@
+"""Maintenance windows (silences) made and ended by people on the desk, and the list they read.
+
+A window silences alerts by host, production system, check or category pattern between its start
+and end: ingest stores and counts a matching alert on its incident but raises no alarm and sends
+no SMS. A window that is in force when it is made also quiets the unresolved incidents it matches
+at once, and ending it early brings their alarm back, so the board says the same as the windows.
+
+Kept apart from `alerts.services` (ingest and incident actions); the per-incident "silence" button
+there makes the same kind of row.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.choices import Category
+from alerts.models import Incident, IncidentEvent, Silence
+from opsdesk.org.models import ProductionSystem
+from workflow.incidents import IncidentState, may_act_on_incidents
+
+__all__ = ["SilenceListState", "MAX_SILENCE", "may_manage_silences", "silence_list", "silence_get",
+           "silence_create", "silence_end"]
+
+log = logging.getLogger("opsdesk.alerts")
+
+# Longer than this is almost always a typo in the end date; a longer job gets a second window.
+MAX_SILENCE = timedelta(days=30)
+
+UNRESOLVED = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
+
+
+class SilenceListState:
+    """Which windows a list shows: in force now, still to come, both (the default), or over."""
+
+    CURRENT = "current"
+    UPCOMING = "upcoming"
+    PENDING = "pending"
+    ENDED = "ended"
+    ALL = "all"
+    CHOICES = (CURRENT, UPCOMING, PENDING, ENDED, ALL)
+
+
+def may_manage_silences(user) -> bool:
+    """The people who act on incidents on the board (and administrators) read and manage windows."""
+    return user is not None and may_act_on_incidents(user)
+
+
+def _require(actor) -> None:
+    if not may_manage_silences(actor):
+        raise PermissionDenied(_("Only the people on the alert board may manage maintenance windows."))
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+def silence_list(*, user, state: str = SilenceListState.PENDING, at: datetime | None = None) -> QuerySet[Silence]:
+    """Windows with `alert_count`, the alerts each has swallowed so far; soonest ending first."""
+    _require(user)
+    at = at or timezone.now()
+    qs = Silence.objects.select_related("system", "author").annotate(alert_count=Count("alerts"))
+    if state == SilenceListState.CURRENT:
+        qs = qs.filter(starts_at__lte=at, ends_at__gt=at)
+    elif state == SilenceListState.UPCOMING:
+        qs = qs.filter(starts_at__gt=at)
+    elif state == SilenceListState.PENDING:
+        qs = qs.filter(ends_at__gt=at)
+    elif state == SilenceListState.ENDED:
+        return qs.filter(ends_at__lte=at).order_by("-ends_at", "-pk")
+    return qs.order_by("starts_at", "ends_at", "pk")
+
+
+def silence_get(*, user, pk: int) -> Silence | None:
+    return silence_list(user=user, state=SilenceListState.ALL).filter(pk=pk).first()
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+def _clean(*, host_pattern: str, check_pattern: str, system: ProductionSystem | None, category: str,
+           starts_at: datetime, ends_at: datetime | None, duration: timedelta | None, reason: str,
+           now: datetime) -> datetime:
+    """Check a new window; returns its end. Errors are keyed by the input field they concern."""
+    errors: dict[str, list[str]] = {}
+    if not (host_pattern or check_pattern or system or category):
+        errors.setdefault("__all__", []).append(
+            _("Give at least one of host, production system, check or category."))
+    if category and category not in Category.values:
+        errors.setdefault("category", []).append(_("Unknown category."))
+    if not reason:
+        errors.setdefault("reason", []).append(_("Give a reason for the maintenance window."))
+    if ends_at is not None and duration is not None:
+        errors.setdefault("__all__", []).append(_("Give either an end or a duration, not both."))
+    elif ends_at is None and duration is None:
+        errors.setdefault("ends_at", []).append(_("Give an end or a duration."))
+    elif duration is not None:
+        if duration <= timedelta(0):
+            errors.setdefault("duration_minutes", []).append(_("The duration must be at least one minute."))
+        ends_at = starts_at + duration
+    if ends_at is not None and not errors.get("duration_minutes"):
+        field = "duration_minutes" if duration is not None else "ends_at"
+        if ends_at <= starts_at:
+            errors.setdefault(field, []).append(_("The end must come after the start."))
+        elif ends_at <= now:
+            errors.setdefault(field, []).append(_("The end is already past."))
+        elif ends_at - starts_at > MAX_SILENCE:
+            errors.setdefault(field, []).append(_("A maintenance window lasts at most 30 days."))
+    if errors:
+        raise ValidationError(errors)
+    return ends_at
+
+
+def silence_create(*, actor, reason: str, starts_at: datetime | None = None, ends_at: datetime | None = None,
+                   duration: timedelta | None = None, host_pattern: str = "", check_pattern: str = "",
+                   system: ProductionSystem | None = None, category: str = "") -> Silence:
+    """Open a maintenance window. Raises PermissionDenied, or ValidationError keyed by field."""
+    _require(actor)
+    now = timezone.now()
+    host_pattern, check_pattern, reason = host_pattern.strip(), check_pattern.strip(), reason.strip()
+    starts_at = starts_at or now
+    ends_at = _clean(host_pattern=host_pattern, check_pattern=check_pattern, system=system, category=category,
+                     starts_at=starts_at, ends_at=ends_at, duration=duration, reason=reason, now=now)
+    with transaction.atomic():
+        silence = Silence.objects.create(host_pattern=host_pattern, check_pattern=check_pattern, system=system,
+                                         category=category, starts_at=starts_at, ends_at=ends_at, reason=reason,
+                                         author=actor)
+        if starts_at <= now:
+            _quiet_matching_incidents(silence, actor, now)
+    log.info("silence %s created by %s: %s until %s", silence.pk, actor, silence, silence.ends_at.isoformat())
+    return silence
+
+
+def silence_end(*, actor, pk: int) -> Silence:
+    """End a window now (one still to come ends before it starts). Ending an ended one changes nothing."""
+    _require(actor)
+    with transaction.atomic():
+        silence = Silence.objects.select_for_update().filter(pk=pk).first()
+        if silence is None:
+            raise Silence.DoesNotExist
+        now = timezone.now()
+        if silence.ends_at <= now:
+            return silence
+        # A window still to come keeps its planned start and becomes empty: it never takes effect.
+        silence.ends_at = max(now, silence.starts_at)
+        silence.save(update_fields=["ends_at"])
+        _release_incidents(silence, actor, now)
+    log.info("silence %s ended early by %s", silence.pk, actor)
+    return silence
+
+
+# --- the incidents a window quiets ---------------------------------------------------------------
+
+def _matches(silence: Silence, incident: Incident) -> bool:
+    return silence.matches(host=incident.host, check=incident.check_name, category=incident.category,
+                           system_id=incident.system_id)
+
+
+def _quiet_matching_incidents(silence: Silence, actor, now: datetime) -> None:
+    # Row locks, as ingest takes them, so a concurrent batch does not write an older silenced_until back.
+    for incident in Incident.objects.select_for_update().filter(state__in=UNRESOLVED).order_by("pk"):
+        if not _matches(silence, incident):
+            continue
+        if incident.silenced_until and incident.silenced_until >= silence.ends_at:
+            continue
+        incident.silenced_until = silence.ends_at
+        incident.save(update_fields=["silenced_until", "updated_at"])
+        IncidentEvent.objects.create(incident=incident, at=now, actor=actor, action="silence",
+                                     source_state=incident.state, target_state=incident.state,
+                                     comment=silence.reason,
+                                     details={"silence": silence.pk, "until": silence.ends_at.isoformat()})
+
+
+def _release_incidents(ended: Silence, actor, now: datetime) -> None:
+    """Incidents quiet because of `ended` keep only what other windows in force still give them."""
+    others = list(Silence.objects.active(now).exclude(pk=ended.pk))
+    quiet = Incident.objects.filter(state__in=UNRESOLVED, silenced_until__gt=now)
+    swallowed = set(quiet.filter(alerts__silence=ended).values_list("pk", flat=True))
+    matching = {inc.pk for inc in quiet.only("pk", "host", "check_name", "category", "system_id")
+                if _matches(ended, inc)}
+    # PostgreSQL refuses FOR UPDATE with DISTINCT: find the rows first, then lock them by key.
+    for incident in quiet.select_for_update().filter(pk__in=swallowed | matching).order_by("pk"):
+        until = max((s.ends_at for s in others if _matches(s, incident)), default=None)
+        if until is not None and until >= incident.silenced_until:
+            continue
+        incident.silenced_until = until
+        incident.save(update_fields=["silenced_until", "updated_at"])
+        IncidentEvent.objects.create(incident=incident, at=now, actor=actor, action="unsilence",
+                                     source_state=incident.state, target_state=incident.state,
+                                     comment=_("Maintenance window ended early: %(reason)s") % {
+                                         "reason": ended.reason},
+                                     details={"silence": ended.pk,
+                                              "until": until.isoformat() if until else None})
+
