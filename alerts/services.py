@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from ipaddress import ip_address
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts import silencing
 from alerts.bulk import insert_rows, update_rows
 from alerts.choices import ALARM_SEVERITIES, SEVERITY_RANK, Origin, Outcome
 from alerts.conf import setting
@@ -45,7 +47,7 @@ from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, User
 from opsdesk.reports.services import record_incident_events
 from workflow import engine
-from workflow.incidents import IncidentState, may_act_on_incidents
+from workflow.incidents import IncidentState
 
 __all__ = [
     "Inbound",
@@ -58,7 +60,6 @@ __all__ = [
     "incident_resolve",
     "incident_reopen",
     "incident_silence",
-    "silence_create",
     "ActionRefused",
 ]
 
@@ -513,23 +514,6 @@ def incident_reopen(*, actor, incident_pk: int, expected_version: int | None = N
         raise ActionRefused(_("A newer incident for the same alert is already open."), status_code=409) from None
 
 
-def silence_create(*, actor, ends_at: datetime, reason: str, host_pattern: str = "", check_pattern: str = "",
-                   system_id: int | None = None, category: str = "", starts_at: datetime | None = None) -> Silence:
-    if not may_act_on_incidents(actor) or actor is None:
-        raise ActionRefused(_("You may not silence alerts."), status_code=403)
-    silence = Silence(host_pattern=host_pattern, check_pattern=check_pattern, system_id=system_id,
-                      category=category, starts_at=starts_at or timezone.now(), ends_at=ends_at,
-                      reason=reason, author=actor)
-    from django.core.exceptions import ValidationError
-
-    try:
-        silence.full_clean()
-    except ValidationError as exc:
-        raise ActionRefused("; ".join(exc.messages)) from None
-    silence.save()
-    return silence
-
-
 def incident_silence(*, actor, incident_pk: int, minutes: int, reason: str) -> Silence:
     """Silence this incident's host and check for `minutes`; its alarm stops at once."""
     incident = _visible_incident(actor, incident_pk)
@@ -537,14 +521,12 @@ def incident_silence(*, actor, incident_pk: int, minutes: int, reason: str) -> S
         raise ActionRefused(_("Give a reason for the silence."))
     if not 1 <= minutes <= 60 * 24 * 30:
         raise ActionRefused(_("A silence lasts between 1 minute and 30 days."))
-    with transaction.atomic():
-        silence = silence_create(actor=actor, ends_at=timezone.now() + timedelta(minutes=minutes),
-                                 reason=reason.strip()[:300], host_pattern=glob.escape(incident.host),
-                                 check_pattern=glob.escape(incident.check_name))
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        locked.silenced_until = silence.ends_at
-        locked.save(update_fields=["silenced_until", "updated_at"])
-        IncidentEvent.objects.create(incident=locked, actor=actor, action="silence", source_state=locked.state,
-                                     target_state=locked.state, comment=silence.reason,
-                                     details={"silence": silence.pk, "until": silence.ends_at.isoformat()})
-    return silence
+    # The same kind of window as the maintenance-window page makes; it quiets this incident at once.
+    try:
+        return silencing.silence_create(actor=actor, reason=reason.strip()[:300], duration=timedelta(minutes=minutes),
+                                        host_pattern=glob.escape(incident.host),
+                                        check_pattern=glob.escape(incident.check_name))
+    except PermissionDenied:
+        raise ActionRefused(_("You may not silence alerts."), status_code=403) from None
+    except ValidationError as exc:
+        raise ActionRefused("; ".join(exc.messages)) from None

@@ -35,6 +35,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("alerts:board", _("Alert board"), frozenset({Role.OPERATOR, Role.DISPATCHER, *GROUP_ROLES})),
     NavItem("reports:index", _("Statistics"), frozenset({Role.MANAGER, Role.DISPATCHER})),
     NavItem("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
+    # After Administration: an administrator starts in the admin, operators on their board.
+    NavItem("alerts:silences", _("Maintenance windows"), frozenset({Role.OPERATOR, Role.DISPATCHER, *GROUP_ROLES,
+                                                                 Role.ADMINISTRATOR})),
     NavItem("notifications:log", _("Delivery log"), frozenset({Role.ADMINISTRATOR})),
     NavItem("notifications:rosters", _("On-duty rosters"), frozenset({Role.ADMINISTRATOR, Role.OPERATOR, Role.GROUP_LEAD})),
     NavItem("notifications:mine", _("My notifications"), frozenset(Role.values)),
