@@ -86,6 +86,9 @@ class ServiceRequest(RequestWorkflow):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ServiceRequestQuerySet.as_manager()
+    # Loaded with the row a transition locks: its conditions read the type, the route the origin's
+    # units, and the answer to the caller shows the requester.
+    transition_related = ("request_type", "origin_unit", "origin_county", "origin_city", "requester", "system")
 
     class Meta:
         verbose_name = _("service request")

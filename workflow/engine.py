@@ -6,7 +6,7 @@ version, and lets the model record its audit entry and schedule side effects —
 transaction, so a transition is either wholly done or not at all.
 
 A model that uses the engine has an FSMField called `state` (protected), an integer `version`,
-and a method `record_transition(*, name, source, target, actor, comment, details)` that writes its
+optionally `transition_related` (relations to load with the locked row), and a method `record_transition(*, name, source, target, actor, comment, details)` that writes its
 audit entry and schedules notifications with transaction.on_commit.
 """
 
@@ -89,7 +89,10 @@ def perform(
     if name not in transition_names(model):
         raise TransitionNotAllowed(f"Unknown action “{name}”.")
     with transaction.atomic():
-        obj = model._default_manager.select_for_update().get(pk=pk)
+        locked = model._default_manager.select_for_update(of=("self",))
+        # Relations the transitions read (conditions, routing) arrive with the locked row.
+        related = getattr(model, "transition_related", ())
+        obj = (locked.select_related(*related) if related else locked).get(pk=pk)
         allowed = available_transitions(obj, actor)
         if expected_version is not None and obj.version != expected_version:
             raise TransitionConflict(

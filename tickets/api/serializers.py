@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import ProductionSystem, Unit
-from tickets.models import Attachment, Comment, RequestEvent, RequestType, ServiceRequest
+from tickets.models import Attachment, Comment, RequestType, ServiceRequest
 from workflow.engine import transition_names
 from workflow.requests import RequestState
 
@@ -27,10 +27,15 @@ class RequestTypeSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "system_required", "dual_control", "fields"]
 
 
-class UnitRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Unit
-        fields = ["id", "code", "name", "kind"]
+# The read serializers below declare their fields one by one instead of deriving them from the
+# models (ModelSerializer): deriving re-reads the model's fields and forces their translated labels
+# on every use, which cost more than the serializing itself on a request's detail and timeline.
+
+class UnitRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=UnitKind.choices, read_only=True)
 
 
 class PersonRefSerializer(serializers.Serializer):
@@ -39,20 +44,25 @@ class PersonRefSerializer(serializers.Serializer):
     name = serializers.CharField(source="__str__")
 
 
-class ServiceRequestListSerializer(serializers.ModelSerializer):
+class ServiceRequestListSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
     number = serializers.CharField(read_only=True)
-    type = serializers.SlugRelatedField(source="request_type", slug_field="code", read_only=True)
+    type = serializers.CharField(source="request_type.code", read_only=True)
+    subject = serializers.CharField(read_only=True)
+    system = serializers.IntegerField(source="system_id", read_only=True, allow_null=True)
+    state = serializers.ChoiceField(choices=RequestState.choices, read_only=True)
     state_label = serializers.SerializerMethodField()
+    version = serializers.IntegerField(read_only=True)
+    level = serializers.ChoiceField(choices=UnitKind.choices, read_only=True)
     holder_unit = UnitRefSerializer(read_only=True)
-    origin_unit = UnitRefSerializer(read_only=True)
     assignee = PersonRefSerializer(read_only=True, allow_null=True)
+    origin_unit = UnitRefSerializer(read_only=True)
+    held_since = serializers.DateTimeField(read_only=True)
     waiting_seconds = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ServiceRequest
-        fields = ["id", "number", "type", "subject", "system", "state", "state_label", "version", "level",
-                  "holder_unit", "assignee", "origin_unit", "held_since", "waiting_seconds", "created_at",
-                  "answered_at", "closed_at", "rating"]
+    created_at = serializers.DateTimeField(read_only=True)
+    answered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    rating = serializers.IntegerField(read_only=True, allow_null=True)
 
     def get_state_label(self, obj) -> str:
         return str(RequestState(obj.state).label)
@@ -61,16 +71,18 @@ class ServiceRequestListSerializer(serializers.ModelSerializer):
         return int((timezone.now() - obj.held_since).total_seconds()) if obj.is_open else 0
 
 
-class RequestEventSerializer(serializers.ModelSerializer):
-    actor = PersonRefSerializer(read_only=True, allow_null=True)
-    from_unit = UnitRefSerializer(read_only=True, allow_null=True)
-    to_unit = UnitRefSerializer(read_only=True, allow_null=True)
+class RequestEventSerializer(serializers.Serializer):
+    version = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
     label = serializers.SerializerMethodField()
-
-    class Meta:
-        model = RequestEvent
-        fields = ["version", "name", "label", "at", "actor", "from_state", "from_unit", "to_state", "to_unit",
-                  "comment", "details"]
+    at = serializers.DateTimeField(read_only=True)
+    actor = PersonRefSerializer(read_only=True, allow_null=True)
+    from_state = serializers.CharField(read_only=True)
+    from_unit = UnitRefSerializer(read_only=True, allow_null=True)
+    to_state = serializers.CharField(read_only=True)
+    to_unit = UnitRefSerializer(read_only=True, allow_null=True)
+    comment = serializers.CharField(read_only=True)
+    details = serializers.JSONField(read_only=True)
 
     def get_label(self, obj) -> str:
         return obj.get_label()
@@ -78,13 +90,11 @@ class RequestEventSerializer(serializers.ModelSerializer):
 
 class ServiceRequestDetailSerializer(ServiceRequestListSerializer):
     requester = PersonRefSerializer(read_only=True)
+    data = serializers.JSONField(read_only=True)
+    answer_text = serializers.CharField(read_only=True)
     timeline = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
     known_incidents = serializers.SerializerMethodField()
-
-    class Meta(ServiceRequestListSerializer.Meta):
-        fields = [*ServiceRequestListSerializer.Meta.fields, "requester", "data", "answer_text", "timeline",
-                  "allowed_transitions", "known_incidents"]
 
     @extend_schema_field(RequestEventSerializer(many=True))
     def get_timeline(self, obj):
