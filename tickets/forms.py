@@ -5,6 +5,7 @@ checked the same way whichever door it comes in by."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import PurePath
 
 from django import forms
@@ -104,6 +105,9 @@ def _form_field(spec: dict) -> forms.Field:
 
 
 class RequestFormBase(forms.Form):
+    # New for each form shown, and sent back with it: a second click or a resent page files once.
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64,
+                                     initial=lambda: uuid.uuid4().hex)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     system = forms.ModelChoiceField(label=_("Production system"), queryset=ProductionSystem.objects.none(),
                                     required=False)

@@ -84,6 +84,10 @@ class ServiceRequest(RequestWorkflow):
     origin_city = models.ForeignKey("org.Unit", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("filed"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The key the teller's form (or an API client's Idempotency-Key) sent with the filing: the same
+    # submission arriving twice (a second click, a retry after a timeout) is filed once.
+    submission_key = models.CharField(_("submission key"), max_length=64, blank=True, editable=False, default="",
+                                      db_default="")
 
     objects = ServiceRequestQuerySet.as_manager()
     # Loaded with the row a transition locks: its conditions read the type, the route the origin's
@@ -94,6 +98,10 @@ class ServiceRequest(RequestWorkflow):
         verbose_name = _("service request")
         verbose_name_plural = _("service requests")
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["requester", "submission_key"], name="tickets_sr_submitted_once",
+                                    condition=~models.Q(submission_key="")),
+        ]
         indexes = [
             # Queues: open requests held by a unit, oldest first.
             models.Index(fields=["holder_unit", "held_since"], name="tickets_sr_open_holder",

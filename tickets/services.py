@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -36,11 +36,22 @@ SMS_LANGUAGE = "zh-hans"
 
 
 def request_create(*, requester, request_type: RequestType, subject: str, system=None, data: dict | None = None,
-                   ) -> ServiceRequest:
-    """A teller files a request: it goes to the teller's county support centre."""
+                   submission_key: str = "") -> ServiceRequest:
+    """A teller files a request: it goes to the teller's county support centre.
+
+    `submission_key` (the form's hidden key, an API client's Idempotency-Key) makes filing safe to
+    repeat: the same teller sending the same key again gets the request filed the first time, with
+    `replayed` set, and nothing new is written. The returned request's `replayed` is False otherwise."""
     if not (requester.is_active and requester.has_role(Role.TELLER) and requester.unit_id
             and requester.unit.kind == UnitKind.OUTLET):
         raise PermissionDenied(_("Only a teller of an outlet can file a request."))
+    submission_key = (submission_key or "").strip()
+    if len(submission_key) > 64:
+        raise ValidationError({"submission_key": [_("A submission key has at most 64 characters.")]})
+    if submission_key:
+        earlier = _filed_with(requester, submission_key)
+        if earlier is not None:
+            return earlier
     if not request_type.is_active:
         raise ValidationError({"request_type": [_("This request type is no longer offered.")]})
     subject = (subject or "").strip()
@@ -61,16 +72,32 @@ def request_create(*, requester, request_type: RequestType, subject: str, system
     county, city = outlet.nearest(UnitKind.COUNTY), outlet.nearest(UnitKind.CITY)
     if county is None or city is None:
         raise ValidationError(_("Your outlet is not under a county and city centre; ask an administrator."))
-    with transaction.atomic():
-        request = ServiceRequest(
-            request_type=request_type, subject=subject, system=system, data=clean_data, requester=requester,
-            origin_unit=outlet, origin_county=county, origin_city=city, holder_unit=county, level=county.kind,
-        )
-        request.save()
-        RequestAccess.objects.create(request=request, unit=outlet)
-        request_record_transition(request=request, name="submit", source="", target=request.state,
-                                  from_unit_id=outlet.pk, actor=requester, comment="", details={})
+    try:
+        with transaction.atomic():
+            request = ServiceRequest(
+                request_type=request_type, subject=subject, system=system, data=clean_data, requester=requester,
+                origin_unit=outlet, origin_county=county, origin_city=city, holder_unit=county, level=county.kind,
+                submission_key=submission_key,
+            )
+            request.save()
+            RequestAccess.objects.create(request=request, unit=outlet)
+            request_record_transition(request=request, name="submit", source="", target=request.state,
+                                      from_unit_id=outlet.pk, actor=requester, comment="", details={})
+    except IntegrityError:
+        # The same submission committed a moment earlier on another connection: that one stands.
+        earlier = _filed_with(requester, submission_key) if submission_key else None
+        if earlier is None:
+            raise
+        return earlier
+    request.replayed = False
     return request
+
+
+def _filed_with(requester, submission_key: str) -> ServiceRequest | None:
+    earlier = ServiceRequest.objects.filter(requester=requester, submission_key=submission_key).first()
+    if earlier is not None:
+        earlier.replayed = True
+    return earlier
 
 
 def request_transition(*, request_id: int, name: str, actor, version: int | None, comment: str = "",

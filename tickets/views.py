@@ -63,13 +63,15 @@ def new_of_type(request: HttpRequest, code: str) -> HttpResponse:
             created = services.request_create(
                 requester=request.user, request_type=request_type, subject=form.cleaned_data["subject"],
                 system=form.cleaned_data.get("system"), data=form.type_data(),
+                submission_key=form.cleaned_data.get("submission_key", ""),
             )
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
         else:
             upload = request.FILES.get("attachment")
-            if upload:
+            # Sent again: its first sending stored the attachment, unless it broke off before that.
+            if upload and not (created.replayed and created.attachments.exists()):
                 try:
                     services.request_attachment_add(request=created, uploader=request.user, upload=upload)
                 except ValidationError as exc:

@@ -26,11 +26,12 @@ def systems(org):
     return {s.code: s.pk for s in org.systems}
 
 
-def create(client, org, code, **overrides):
+def create(client, org, code, *, key=None, **overrides):
     body = {"type": code, "subject": "测试请求", **VALID[code], **overrides}
     if isinstance(body.get("system"), str):
         body["system"] = systems(org)[body["system"]]
-    return client.post("/api/requests/", body, format="json")
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return client.post("/api/requests/", body, format="json", **headers)
 
 
 def post_action(client, request_id, action, version, **extra):
@@ -211,3 +212,42 @@ def test_openapi_schema_describes_the_request_api(org, api_client_for):
                  "/api/requests/{id}/attachments/{attachment_pk}/", "/api/request-types/"):
         assert path in paths, path
     assert "409" in paths["/api/requests/{id}/transitions/"]["post"]["responses"]
+
+
+def test_the_same_filing_sent_twice_is_filed_once(org, api_client_for):
+    """A retry after a timeout carries the same Idempotency-Key: the teller gets the request filed the
+    first time, and the county centre sees one request, not two."""
+    from tickets.models import RequestEvent, ServiceRequest
+
+    ensure_types()
+    client = api_client_for(org.people["teller"])
+    first = create(client, org, "fault_report", key="a1b2c3")
+    again = create(client, org, "fault_report", key="a1b2c3")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and again.json()["version"] == 1
+    assert ServiceRequest.objects.count() == 1
+    assert RequestEvent.objects.filter(name="submit").count() == 1
+    # A new key is a new filing; so is a filing without a key.
+    assert create(client, org, "fault_report", key="d4e5f6").status_code == 201
+    assert create(client, org, "fault_report").status_code == 201
+    assert ServiceRequest.objects.count() == 3
+
+
+def test_a_key_belongs_to_the_teller_who_sent_it(org, api_client_for):
+    ensure_types()
+    mine = create(api_client_for(org.people["teller"]), org, "business_consultation", key="k1")
+    theirs = create(api_client_for(org.people["teller_other"]), org, "business_consultation", key="k1")
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert theirs.json()["origin_unit"]["code"] != mine.json()["origin_unit"]["code"]
+
+
+def test_an_overlong_key_is_refused_clearly(org, api_client_for):
+    from tickets.models import ServiceRequest
+
+    ensure_types()
+    response = create(api_client_for(org.people["teller"]), org, "business_consultation",
+                      key="x" * 65)
+    assert response.status_code == 400
+    assert "64" in response.json()["submission_key"][0]
+    assert not ServiceRequest.objects.exists()

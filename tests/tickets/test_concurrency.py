@@ -71,3 +71,28 @@ def test_two_county_people_answer_and_escalate_at_once():
         assert loser["state"] == final.state  # the loser is told where it is now
         events = list(RequestEvent.objects.filter(request=request).order_by("version").values_list("name", flat=True))
         assert len(events) == 2 and events[0] == "submit"
+
+
+def test_the_same_filing_arriving_twice_at_once_is_filed_once():
+    """A teller's client retries while the first try is still being written: two connections insert
+    with the same key at the same moment; one request is filed and both answers name it."""
+    from rest_framework.test import APIClient
+
+    from tickets.models import ServiceRequest
+
+    ensure_types()
+    org = build_org()
+    body = {"type": "business_consultation", "subject": "重复提交", "data": {"question": "利率怎么调整？"}}
+    for round_ in range(5):
+        def call(key=f"retry-{round_}"):
+            client = APIClient()
+            client.force_authenticate(org.people["teller"])
+            response = client.post("/api/requests/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+            return response.status_code, response.json()
+
+        results = race([call, call])
+        assert not any(isinstance(r, BaseException) for r in results), results
+        assert sorted(status for status, _ in results) == [200, 201], results
+        assert results[0][1]["id"] == results[1][1]["id"]
+        assert ServiceRequest.objects.filter(submission_key=f"retry-{round_}").count() == 1
+    assert RequestEvent.objects.filter(name="submit").count() == 5

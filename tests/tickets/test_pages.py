@@ -50,6 +50,24 @@ def test_teller_files_a_fault_report_with_a_screenshot(org, client):
     assert request.data["scope"] == "whole_outlet" and request.attachments.count() == 1
 
 
+def test_a_form_sent_twice_files_one_request(org, client):
+    """A teller double-clicks, or the browser resends the page: the hidden key of the form shown
+    makes it one request, and both sendings land on its page."""
+    import re
+
+    ensure_types()
+    client.force_login(org.people["teller"])
+    body = page(client, "/tickets/new/business_consultation/")
+    key = re.search(r'name="submission_key" value="([0-9a-f]{32})"', body).group(1)
+    assert key not in page(client, "/tickets/new/business_consultation/")  # each form shown has its own
+    form = {"submission_key": key, "subject": "利率调整", "f_question": "新利率何时生效？"}
+    first = client.post("/tickets/new/business_consultation/", form)
+    second = client.post("/tickets/new/business_consultation/", form)
+    request = ServiceRequest.objects.get()
+    assert first["Location"] == second["Location"] == f"/tickets/{request.pk}/"
+    assert request.events.count() == 1
+
+
 def test_a_bad_form_is_shown_again_with_its_errors(org, client):
     ensure_types()
     client.force_login(org.people["teller"])

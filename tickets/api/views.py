@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -77,7 +78,15 @@ class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.R
             queryset = queryset.select_related(*selectors.DETAIL_RELATED)
         return queryset
 
-    @extend_schema(request=ServiceRequestCreateSerializer, responses={201: ServiceRequestDetailSerializer},
+    @extend_schema(request=ServiceRequestCreateSerializer,
+                   responses={201: ServiceRequestDetailSerializer,
+                              200: OpenApiResponse(ServiceRequestDetailSerializer,
+                                                   description="Filed before with this Idempotency-Key")},
+                   parameters=[OpenApiParameter(
+                       "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                       description="Up to 64 characters, new for each request you file. Sending the same key "
+                                   "again (a retry after a timeout) answers 200 with the request filed the "
+                                   "first time, and files nothing new.")],
                    summary="File a request (tellers)")
     def create(self, request, *args, **kwargs):
         serializer = ServiceRequestCreateSerializer(data=request.data)
@@ -86,15 +95,17 @@ class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.R
         try:
             created = services.request_create(requester=request.user, request_type=values["type"],
                                               subject=values["subject"], system=values.get("system"),
-                                              data=values.get("data") or {})
+                                              data=values.get("data") or {},
+                                              submission_key=request.headers.get("Idempotency-Key", ""))
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         except DjangoValidationError as exc:
             raise _validation_error(exc) from None
+        replayed = created.replayed
         created = self.get_queryset().select_related(*selectors.DETAIL_RELATED).get(pk=created.pk)
         self.action = "retrieve"
         return Response(ServiceRequestDetailSerializer(created, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+                        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=AvailableTransitionsSerializer,
                    summary="Transitions the caller may fire now")
