@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from opsdesk import views
 from opsdesk.metrics import metrics_view
 
+# A database that drops away answers 503 with Retry-After, not a bare 500 (see views.server_error).
+handler500 = "opsdesk.views.server_error"
+
 admin.site.site_header = _("OpsDesk administration")
 admin.site.site_title = _("OpsDesk")
 admin.site.index_title = _("Administration")

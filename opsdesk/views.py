@@ -1,16 +1,24 @@
-"""Project-level pages: the home page that sends each person to their start page, health checks."""
+"""Project-level pages: the home page that sends each person to their start page, health checks,
+and the answer when something fails on the desk's side."""
 
 from __future__ import annotations
 
+import sys
+
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from opsdesk.org.navigation import start_page_for
 
-__all__ = ["home", "healthz", "readyz"]
+__all__ = ["home", "healthz", "readyz", "server_error"]
+
+RETRY_AFTER_SECONDS = 5
 
 
 @login_required
@@ -53,3 +61,32 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def placeholder(request: HttpRequest, title: str = "") -> HttpResponse:
     """A page whose capability is still being built: says so in the person's language."""
     return render(request, "opsdesk/placeholder.html", {"title": title})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler (Django calls it while the exception is being handled).
+
+    A database that cannot be reached (restarting, failing over, out of connections) is a passing
+    state, not a fault of the request: it answers 503 with Retry-After, so people and API clients
+    try again. Every transition and filing is one transaction, so nothing is half-written, but the
+    connection may have dropped after a commit, so the message does not claim nothing changed.
+    This view itself touches no database (no session, no navigation)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        status = 503
+        message = _("The database could not be reached just now. Wait a few seconds, then reload to see "
+                    "whether your last step was saved.")
+    else:
+        status = 500
+        message = _("Something went wrong on the desk's side; it has been logged. Try again, or tell the "
+                    "administrator what you were doing.")
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": message}, status=status)
+    else:
+        response = HttpResponse(
+            f'<!doctype html><html lang="{escape(get_language() or "zh-hans")}"><head><meta charset="utf-8">'
+            f"<title>OpsDesk</title></head><body><h1>OpsDesk</h1><p>{escape(message)}</p></body></html>",
+            status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

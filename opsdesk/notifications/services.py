@@ -19,12 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -301,7 +302,8 @@ class DeliveryOutcome:
 
 
 def _lease_seconds() -> float:
-    return 2 * conf.get_float("OPSDESK_SMS_HTTP_TIMEOUT") + 5
+    # Long enough for the send and the retried record after it: no other worker sends it meanwhile.
+    return 2 * conf.get_float("OPSDESK_SMS_HTTP_TIMEOUT") + 5 + sum(RECORD_RETRY_DELAYS)
 
 
 def _backoff_seconds(attempts: int) -> float:
@@ -351,6 +353,30 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
         error = f"{exc.__class__.__name__}: {exc}"
 
     finished = timezone.now()
+    return _after_retrying_database(lambda: _record_attempt(notification_id, attempt, finished, error, permanent,
+                                                            provider_id))
+
+
+# After the gateway took a message, a database that is restarting must not make it look unsent:
+# that record is retried over a few seconds (a restart or fail-over) before the lease is left to run
+# out, which would send the message again.
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
+
+def _after_retrying_database(write):
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if delay is None or connection.in_atomic_block:  # a caller's transaction is lost anyway
+                raise
+            logger.warning("database unavailable while recording a delivery; retrying in %s s", delay)
+            connection.close()  # the next query connects afresh
+            time.sleep(delay)
+
+
+def _record_attempt(notification_id: int, attempt: int, finished: dt.datetime, error: str, permanent: bool,
+                    provider_id: str) -> DeliveryOutcome:
     with transaction.atomic():
         n = Notification.objects.select_for_update().get(pk=notification_id)
         if n.status != NotificationStatus.SENDING or n.attempts != attempt:

@@ -29,6 +29,7 @@ class FakeGateway:
         self.delivered: list[dict] = []  # first arrival of each msgid: what reaches the phone
         self.delivered_keys: dict[str, int] = defaultdict(int)
         self.first_request = threading.Event()
+        self.on_accept = None  # called with each accepted message before the answer goes out
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -44,6 +45,7 @@ class FakeGateway:
             self.delivered.clear()
             self.delivered_keys.clear()
             self.first_request.clear()
+            self.on_accept = None
 
     def start(self) -> FakeGateway:
         gateway = self
@@ -83,6 +85,8 @@ class FakeGateway:
                     gateway.delivered_keys[key] += 1
                 if mode == "slow":
                     time.sleep(gateway.slow_seconds)
+                if gateway.on_accept is not None:
+                    gateway.on_accept(entry)
                 self._answer(200, {"code": 0, "msgid": f"gw-{key}"})
 
             def _answer(self, status: int, payload: dict) -> None:
