@@ -76,8 +76,9 @@ def run(options) -> dict:
                 outcome["output_tail"] = result.stdout[-3000:]
             figures["roles"][role] = outcome
             print(f"   {role:15s} operations={outcome['operations']} failures={outcome['failures']} "
-                  f"({outcome['wall_s']} s)", flush=True)
+                  f"fuzzer_errors={len(outcome['fuzzer_errors'])} ({outcome['wall_s']} s)", flush=True)
         figures["server_errors_total"] = sum(r["failures"] for r in figures["roles"].values())
+        figures["fuzzer_errors_total"] = sum(len(r["fuzzer_errors"]) for r in figures["roles"].values())
         figures["server_5xx_in_log"] = count_5xx(stack)
     finally:
         if stack is not None:
@@ -112,17 +113,19 @@ def wait_ready(base: str, timeout: float = 90) -> None:
 
 
 def read_junit(path: Path) -> dict:
+    """Per role: `failures` are the checks that failed (a 5xx answer: the target is none); `fuzzer_errors`
+    are operations the fuzzer itself could not run (its JUnit <error>: a crash in schemathesis or
+    Hypothesis, no request judged), listed apart so they are neither hidden nor counted as the desk's."""
     if not path.exists():
-        return {"operations": 0, "failures": 0, "failed_operations": [], "note": "no report written"}
+        return {"operations": 0, "failures": 0, "failed_operations": [], "fuzzer_errors": [], "note": "no report written"}
     root = ET.parse(path).getroot()
-    cases = root.iter("testcase")
-    failed, total = [], 0
-    for case in cases:
+    failed, errored, total = [], [], 0
+    for case in root.iter("testcase"):
         total += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            node = case.find("failure") if case.find("failure") is not None else case.find("error")
-            failed.append({"operation": case.get("name"), "message": (node.get("message") or node.text or "")[:300]})
-    return {"operations": total, "failures": len(failed), "failed_operations": failed}
+        for node, into in ((case.find("failure"), failed), (case.find("error"), errored)):
+            if node is not None:
+                into.append({"operation": case.get("name"), "message": (node.get("message") or node.text or "")[:300]})
+    return {"operations": total, "failures": len(failed), "failed_operations": failed, "fuzzer_errors": errored}
 
 
 def count_5xx(stack: Stack) -> int:
