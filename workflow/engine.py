@@ -6,8 +6,9 @@ version, and lets the model record its audit entry and schedule side effects —
 transaction, so a transition is either wholly done or not at all.
 
 A model that uses the engine has an FSMField called `state` (protected), an integer `version`,
-optionally `transition_related` (relations to load with the locked row), and a method `record_transition(*, name, source, target, actor, comment, details)` that writes its
-audit entry and schedules notifications with transaction.on_commit.
+optionally `transition_related` (relations to load with the locked row), and a method
+`record_transition(*, name, source, target, actor, comment, details)` that writes its audit entry
+and schedules notifications with transaction.on_commit.
 """
 
 from __future__ import annotations
