@@ -55,7 +55,7 @@ lint: install
 
 ## messages: refresh the translation catalogues after changing user-visible strings
 messages: install
-	for app in opsdesk tickets alerts workflow; do \
+	for app in opsdesk workflow notifications tickets alerts reports; do \
 	  (cd $$app && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete >/dev/null); done
 	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*' >/dev/null
 

@@ -41,11 +41,11 @@ from alerts.models.incidents import key_hash
 from alerts.parsing import Alert as ParsedAlert
 from alerts.parsing import ParseError, ParseResult, Rule
 from alerts.sources.parsepool import ParsePool, parse_many
+from notifications.services import notify
 from opsdesk import scoping
-from opsdesk.notifications.services import notify
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, User
-from opsdesk.reports.services import record_incident_events
+from reports.services import record_incident_events
 from workflow import engine
 from workflow.incidents import IncidentState
 
@@ -429,13 +429,13 @@ INCIDENT_BATCH_FIELDS = (
 
 def _on_duty_operators() -> list[User]:
     # The operators on shift (值班表), or every operator with a mobile when no roster is kept.
-    from opsdesk.notifications.roster import on_duty_with_role
+    from notifications.roster import on_duty_with_role
 
     return on_duty_with_role(Role.OPERATOR)
 
 
 def _notify_opened(incidents: list[Incident]) -> None:
-    from opsdesk.notifications.escalation import start_chain
+    from alerts.escalation import start_chain
 
     for inc in incidents:
         # The escalation chain (operator → lead → manager) runs whether or not anyone is on shift.

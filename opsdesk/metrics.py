@@ -244,7 +244,7 @@ class OpsDeskCollector(Collector):
 
     # Notifications ----------------------------------------------------------------------------
     def _notifications(self) -> Iterable[Metric]:
-        from opsdesk.notifications.models import Notification, NotificationStatus
+        from notifications.models import Notification, NotificationStatus
 
         by_status = GaugeMetricFamily("opsdesk_notifications",
                                       "Notifications in the outbox, by channel and delivery status.",
@@ -273,7 +273,7 @@ class OpsDeskCollector(Collector):
 
     # SLA ---------------------------------------------------------------------------------------
     def _sla(self) -> Iterable[Metric]:
-        from opsdesk.notifications.models import SlaClock
+        from notifications.models import SlaClock
 
         figures = SlaClock.objects.aggregate(
             response=Count("pk", filter=Q(response_breach_notified=True)),

@@ -166,7 +166,7 @@ def _alerts(user, queryset: QuerySet) -> QuerySet:
     return queryset if _sees_incidents(user) else queryset.none()
 
 
-# --- statistics (opsdesk.reports): summaries follow the units they count ---------------------------
+# --- statistics (reports): summaries follow the units they count ---------------------------
 
 def report_roots(user) -> list[Unit]:
     """Subtrees whose statistics a person reads: a manager's, a support centre's, and the whole

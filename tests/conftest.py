@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -63,3 +64,18 @@ def browser_login(page, live_server):
 def _fast_password_hashing(settings):
     # PBKDF2 is deliberately slow; tests create many people.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def incident(org):
+    """An open critical incident on the core system, written directly (tests of escalation and of
+    the SMS pipeline need one without going through the alert intake)."""
+    from django.utils import timezone
+
+    from alerts.models import Incident
+
+    now = timezone.now()
+    return Incident.objects.create(dedup_key=f"core-db01|oracle|{uuid.uuid4().hex}", source="script",
+                                   host="core-db01", check_name="oracle listener", category="db",
+                                   severity="critical", system=org.systems[0], summary="监听进程不存在",
+                                   first_seen=now, last_seen=now)

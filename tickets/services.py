@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from opsdesk.notifications.services import notify_later
+from notifications.services import notify_later
 from opsdesk.org.choices import Role, UnitKind
 from tickets.conf import auto_close_days
 from tickets.forms import clean_type_data, validate_upload
@@ -129,7 +129,7 @@ def request_record_transition(*, request: ServiceRequest, name: str, source: str
 def _count_for_statistics(*, event: RequestEvent, request: ServiceRequest) -> None:
     """The statistics app keeps its summary tables current in the same transaction (when installed)."""
     try:
-        from opsdesk.reports.services import record_request_event
+        from reports.services import record_request_event
     except ImportError:
         return
     record_request_event(event=event, request=request)
@@ -150,7 +150,7 @@ def _notify_receiver(request: ServiceRequest, name: str, actor) -> None:
         people = None
         if name in NOTIFY_WITHOUT_HAND_OFF and actor is not None:
             # Dual control: tell the other people of the county, not the one who prepared it.
-            from opsdesk.notifications.services import recipients_for_unit
+            from notifications.services import recipients_for_unit
 
             people = [p for p in recipients_for_unit(request.holder_unit) if p.pk != actor.pk]
         notify_later(event=f"request.{name}", text=text, key=key, about=request, people=people,

@@ -78,7 +78,7 @@ class Incident(IncidentWorkflow):
 
     def record_transition(self, *, name, source, target, actor, comment, details) -> None:
         """The engine's hook: the append-only audit row, in the transition's transaction."""
-        from opsdesk.reports.services import record_incident_events
+        from reports.services import record_incident_events
 
         record_incident_events(events=[IncidentEvent.objects.create(
             incident=self, action=name, source_state=source, target_state=target, actor=actor, comment=comment,

@@ -6,9 +6,9 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from alerts.api import routes as alert_routes
-from opsdesk.notifications.api import routes as notification_routes
+from notifications.api import routes as notification_routes
 from opsdesk.org.api.views import HostViewSet, MeView, PersonViewSet, ProductionSystemViewSet, UnitViewSet
-from opsdesk.reports.api import routes as report_routes
+from reports.api import routes as report_routes
 from tickets.api import routes as ticket_routes
 
 router = DefaultRouter()

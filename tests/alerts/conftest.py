@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import ALERT_CORPUS
 from tests.helpers import wait_for as wait_for  # the tests of this package import it from here
 
-CORPUS = Path(os.environ.get("OPSDESK_ALERT_CORPUS", "/work/shared/alert-corpus/public"))
+CORPUS = ALERT_CORPUS
 ROOT = Path(__file__).resolve().parents[2]
 IMAP_USERS = ["alerts:alerts-secret", "poller2:poller2-secret", "bench:bench-secret"]
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, Incident, IncidentEvent, Silence, WebhookSource
 from alerts.services import Inbound, ingest_messages
-from opsdesk.notifications.models import Notification
+from notifications.models import Notification
 
 
 def mail(n: int, *, kind: str = "PROBLEM", state: str = "CRITICAL", host: str = "szhxdb01",

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from alerts.parsing import Rule
+from tests.fixtures import ALERT_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "alert-corpus" / "public"
+CORPUS = ALERT_CORPUS
 MANIFEST = {e["file"]: e for e in (json.loads(line) for line in
                                     (CORPUS / "manifest.jsonl").read_text(encoding="utf-8").splitlines())}
 KEYS = ("is_alert", "source", "host", "check", "severity", "status", "category", "dedup_key", "sent_at")

@@ -5,13 +5,13 @@ import json
 import time
 from collections import defaultdict
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from alerts.parsing import ParseResult, parse_message
+from tests.fixtures import ALERT_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "alert-corpus" / "public"
+CORPUS = ALERT_CORPUS
 MANIFEST = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()]
 FIELDS = ("host", "check", "severity", "status", "category", "dedup_key")

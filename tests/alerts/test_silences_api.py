@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, Incident, IncidentEvent, Silence
 from alerts.services import Inbound, ingest_messages
-from opsdesk.notifications.models import Notification
+from notifications.models import Notification
 from tests.alerts.test_incidents_api import mail
 
 URL = "/api/silences/"

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tests.bench.ops_services import PrivateServices
-from tests.ops.stack import ROOT, Stack, free_port
+from tests.project.stack import ROOT, Stack, free_port
 
 ROLES = ("teller", "county_support", "city_support", "dispatcher", "group_member", "group_lead", "operator",
          "manager", "administrator")

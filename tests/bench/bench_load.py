@@ -75,7 +75,7 @@ def sms_latency(desk: Desk) -> dict:
 def metrics_collect_time(desk: Desk) -> float | None:
     import requests
 
-    from tests.ops.conftest import parse_metrics
+    from tests.project.conftest import parse_metrics
 
     time.sleep(6)  # past the per-process cache, so this scrape computes the figures anew
     body = requests.get(f"{desk.base}/metrics", timeout=30).text

@@ -57,7 +57,7 @@ def run(options) -> dict:
         people = _recipients()
         print(f"   writing {total} notifications for {len(people)} people; 2 worker processes", flush=True)
 
-        from opsdesk.notifications.services import notify
+        from notifications.services import notify
 
         started = time.monotonic()
         for first in range(0, total, BATCH):
@@ -94,8 +94,8 @@ def _paced(gateway, people, offset: int) -> dict:
     """Latency without a backlog: one notification per transaction every PACED_INTERVAL_S."""
     from django.db import transaction
 
-    from opsdesk.notifications.models import Notification
-    from opsdesk.notifications.services import notify
+    from notifications.models import Notification
+    from notifications.services import notify
 
     print(f"   paced: {PACED} notifications, one every {PACED_INTERVAL_S}s", flush=True)
     gateway.reset("ok")
@@ -129,7 +129,7 @@ def _recipients():
 
 
 def _figures(gateway, total: int, written_s: float, elapsed_s: float) -> dict:
-    from opsdesk.notifications.models import Notification, NotificationStatus
+    from notifications.models import Notification, NotificationStatus
 
     received = Counter(entry["key"] for entry in gateway.received)
     created = {n.idempotency_key: n.created_at.timestamp()

@@ -47,7 +47,7 @@ def _count(options) -> int:
 
 
 def _bucket_pivot(column: str, prefix: str) -> str:
-    from opsdesk.reports.models import BUCKET_COUNT, DURATION_BUCKETS
+    from reports.models import BUCKET_COUNT, DURATION_BUCKETS
 
     edges = "ARRAY[" + ",".join(str(e) for e in DURATION_BUCKETS) + "]"
     return ", ".join(f"count(*) FILTER (WHERE width_bucket({column}, {edges}) = {i}) AS {prefix}_{i}"
@@ -201,7 +201,7 @@ def _bulk_load(tables=BULK_TABLES):
 
 
 def _summary_models():
-    from opsdesk.reports.models import (
+    from reports.models import (
         CityDaily,
         CountyDaily,
         HandlingDaily,
@@ -226,7 +226,7 @@ def _generate_summaries(count: int) -> dict:
     from django.db import connection
 
     from opsdesk.org.models import ProductionSystem, Unit
-    from opsdesk.reports.models import (
+    from reports.models import (
         BUCKET_COUNT,
         CityDaily,
         CountyDaily,
@@ -333,7 +333,7 @@ def _measure() -> dict:
 def _transition_cost() -> dict:
     """A real request through the workflow, with the summaries' part timed on its own."""
     from opsdesk.org.models import User
-    from opsdesk.reports import services as report_services
+    from reports import services as report_services
     from tickets import services
     from tickets.models import RequestType
 

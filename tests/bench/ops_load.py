@@ -1,6 +1,6 @@
 """The desk under the article's peak load, for bench_load and bench_faults.
 
-`Desk` brings up the production shape (tests/ops/stack.py: gunicorn, two Celery workers, beat,
+`Desk` brings up the production shape (tests/project/stack.py: gunicorn, two Celery workers, beat,
 two pollers, a fake HTTP SMS gateway) on the private services of ops_services.py, migrated and
 seeded at the bank's scale (21 cities, 60 counties, ~2,000 outlets, ~20,000 tellers).
 
@@ -33,8 +33,8 @@ import requests
 
 from tests.bench.ops_services import PrivateServices
 from tests.bench.stats import percentile
-from tests.ops.mail import nagios_mail
-from tests.ops.stack import ROOT, SmsGateway, Stack, free_port
+from tests.project.mail import nagios_mail
+from tests.project.stack import ROOT, SmsGateway, Stack, free_port
 
 __all__ = ["Desk", "Load", "Rates", "Ledger", "cpu_snapshot", "cpu_report"]
 

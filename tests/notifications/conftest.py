@@ -104,18 +104,3 @@ def pipeline(celery_workers, sms_gateway, notification_queue, settings):
     sms_gateway.reset("ok")
     point_celery_at(saved["broker_url"], eager=saved["task_always_eager"])
     os.environ.pop("OPSDESK_NOTIFICATIONS_QUEUE", None)
-
-
-@pytest.fixture
-def incident(org):
-    """An open critical incident on the core system (written directly: the alert intake is another
-    app's concern)."""
-    from django.utils import timezone
-
-    from alerts.models import Incident
-
-    now = timezone.now()
-    return Incident.objects.create(dedup_key=f"core-db01|oracle|{uuid.uuid4().hex}", source="script",
-                                   host="core-db01", check_name="oracle listener", category="db",
-                                   severity="critical", system=org.systems[0], summary="监听进程不存在",
-                                   first_seen=now, last_seen=now)

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from opsdesk.notifications.models import DutyShift, Notification, NotificationStatus
-from opsdesk.notifications.services import notify
+from notifications.models import DutyShift, Notification, NotificationStatus
+from notifications.services import notify
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from opsdesk.notifications.models import Notification, NotificationStatus
-from opsdesk.notifications.services import notify
+from notifications.models import Notification, NotificationStatus
+from notifications.services import notify
 from tests.helpers import DatabaseOutage
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from opsdesk.notifications.models import Notification, NotificationStatus, NotificationTemplate
-from opsdesk.notifications.services import notification_resend, notifications_dispatch_due, notify
+from notifications.models import Notification, NotificationStatus, NotificationTemplate
+from notifications.services import notification_resend, notifications_dispatch_due, notify
 
 pytestmark = pytest.mark.django_db
 

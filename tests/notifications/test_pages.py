@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from opsdesk.notifications.models import DutyShift, Notification, NotificationStatus
-from opsdesk.notifications.services import notify
+from notifications.models import DutyShift, Notification, NotificationStatus
+from notifications.services import notify
 
 pytestmark = pytest.mark.django_db
 

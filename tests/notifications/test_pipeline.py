@@ -9,8 +9,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from opsdesk.notifications.models import Notification, NotificationStatus
-from opsdesk.notifications.services import notification_resend, notifications_dispatch_due, notify
+from notifications.models import Notification, NotificationStatus
+from notifications.services import notification_resend, notifications_dispatch_due, notify
 from tests.notifications.conftest import BROKER_URL, point_celery_at, wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -165,8 +165,8 @@ def test_a_notification_written_while_the_broker_is_down_is_sent_by_the_dispatch
 
 
 def test_a_hand_off_is_fanned_out_by_the_worker_after_commit(pipeline, org):
-    from opsdesk.notifications.models import PendingNotice
-    from opsdesk.notifications.services import recipients_for_unit
+    from notifications.models import PendingNotice
+    from notifications.services import recipients_for_unit
     from tests.tickets.helpers import file_fault_report
 
     with transaction.atomic():
@@ -184,7 +184,7 @@ def test_a_hand_off_is_fanned_out_by_the_worker_after_commit(pipeline, org):
 
 
 def test_a_notice_whose_task_was_lost_is_fanned_out_by_the_relay_once(pipeline, org, settings):
-    from opsdesk.notifications.models import PendingNotice
+    from notifications.models import PendingNotice
     from tests.tickets.helpers import file_fault_report
 
     point_celery_at("redis://127.0.0.1:1/0", eager=False)  # the broker is down at commit

@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from opsdesk.notifications.models import Notification
-from opsdesk.notifications.roster import recipients_for_unit, shift_create
+from notifications.models import Notification
+from notifications.roster import recipients_for_unit, shift_create
 from opsdesk.org.choices import Role
 from tests.factories import make_person
 
@@ -78,7 +78,7 @@ def test_a_request_filed_by_a_teller_reaches_the_county_person_on_duty(org, djan
 
 
 def test_operators_on_duty_are_those_on_the_operations_roster(org):
-    from opsdesk.notifications.roster import on_duty_with_role
+    from notifications.roster import on_duty_with_role
 
     night = make_person(org.ops, Role.OPERATOR)
     assert on_duty_with_role(Role.OPERATOR) == [org.people["operator"], night]  # no roster: all of them

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from opsdesk.notifications.backends import OutgoingMessage, PermanentFailure, TemporaryFailure
-from opsdesk.notifications.backends.smpp import send
-from opsdesk.notifications.models import Notification, NotificationStatus
-from opsdesk.notifications.services import notification_deliver, notify
+from notifications.backends import OutgoingMessage, PermanentFailure, TemporaryFailure
+from notifications.backends.smpp import send
+from notifications.models import Notification, NotificationStatus
+from notifications.services import notification_deliver, notify
 from tests.notifications.gateway import _free_port
 
 ROOT = Path(__file__).resolve().parents[2]

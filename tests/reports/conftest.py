@@ -32,7 +32,7 @@ import time_machine
 from alerts import services as alert_services
 from alerts.models import Incident
 from alerts.parsing import Alert as ParsedAlert
-from opsdesk.notifications.models import SlaPolicy
+from notifications.models import SlaPolicy
 from tests.factories import make_host
 from tests.tickets.helpers import FAULT_DATA, act, file_request
 

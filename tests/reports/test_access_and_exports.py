@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db.models import F
 from openpyxl import load_workbook
 
-from opsdesk.reports.models import CountyDaily, HandlingDaily, IncidentDaily, OutletDaily, PersonDaily
+from reports.models import CountyDaily, HandlingDaily, IncidentDaily, OutletDaily, PersonDaily
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from alerts.choices import Category, Severity
-from opsdesk.reports.forms import ReportFilterForm
-from opsdesk.reports.selectors import report_table
+from reports.forms import ReportFilterForm
+from reports.selectors import report_table
 from tests.reports.conftest import RANGE
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db.models import F, Sum
 
 from opsdesk import scoping
-from opsdesk.reports.models import (
+from reports.models import (
     INCIDENT_COUNTERS,
     REQUEST_COUNTERS,
     CityDaily,

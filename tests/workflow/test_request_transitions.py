@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from opsdesk.notifications.models import Notification
+from notifications.models import Notification
 from opsdesk.org.choices import Role
 from tests.factories import make_person
 from tests.tickets.helpers import ADJUSTMENT_DATA, act, file_fault_report, file_request, fresh

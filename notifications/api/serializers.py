@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from notifications.models import DutyShift, Notification
+from opsdesk.org.models import Unit, User
+
+__all__ = ["NotificationSerializer", "MyNotificationSerializer", "DutyShiftSerializer", "MobileSerializer"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    recipient = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    about = serializers.SerializerMethodField()
+    latency_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "event", "recipient", "unit", "address", "channel", "text", "urgent", "about", "status",
+                  "attempts", "last_error", "digest_count", "merged_into", "not_before", "next_attempt_at",
+                  "provider_message_id", "created_at", "sent_at", "latency_seconds"]
+        read_only_fields = fields
+
+    def get_about(self, obj: Notification) -> str | None:
+        if obj.content_type_id is None:
+            return None
+        return f"{obj.content_type.app_label}.{obj.content_type.model}:{obj.object_id}"
+
+
+class MyNotificationSerializer(NotificationSerializer):
+    class Meta(NotificationSerializer.Meta):
+        fields = ["id", "event", "text", "urgent", "about", "status", "digest_count", "created_at", "sent_at"]
+        read_only_fields = fields
+
+
+class DutyShiftSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", queryset=Unit.objects.filter(is_active=True))
+    person = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True))
+
+    class Meta:
+        model = DutyShift
+        fields = ["id", "unit", "person", "starts_at", "ends_at", "is_substitute", "note"]
+
+
+class MobileSerializer(serializers.Serializer):
+    mobile = serializers.CharField(max_length=20)

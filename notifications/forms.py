@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import NotificationStatus
+from opsdesk.org.models import User, validate_mobile
+
+__all__ = ["MobileForm", "LogFilterForm", "ShiftForm"]
+
+
+class MobileForm(forms.Form):
+    mobile = forms.CharField(label=_("Mobile number"), max_length=20, validators=[validate_mobile],
+                             help_text=_("SMS reminders go to this number."))
+
+
+class LogFilterForm(forms.Form):
+    person = forms.CharField(label=_("Person"), required=False)
+    unit = forms.CharField(label=_("Unit code"), required=False)
+    about = forms.CharField(label=_("About"), required=False, help_text=_("e.g. tickets.servicerequest:12"))
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any"))] + list(NotificationStatus.choices))
+
+
+class ShiftForm(forms.Form):
+    person = forms.ModelChoiceField(label=_("Person"), queryset=User.objects.none())
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    is_substitute = forms.BooleanField(label=_("Substitute"), required=False)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        # People of the unit (and below it), or of the unit above it who may stand in.
+        from django.db.models import Q
+
+        q = Q(unit__path__startswith=unit.path)
+        if unit.parent_id:
+            q |= Q(unit_id=unit.parent_id)
+        self.fields["person"].queryset = User.objects.filter(q, is_active=True).select_related("unit") \
+            .order_by("unit__path", "username")
+        self.fields["person"].label_from_instance = lambda p: f"{p} ({p.username}){' · ' + str(p.unit) if p.unit else ''}"
+        self.unit = unit
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", _("A shift must end after it starts."))
+        return data

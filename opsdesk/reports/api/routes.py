@@ -1,5 +1,0 @@
-from opsdesk.reports.api.views import ReportViewSet
-
-
-def register(router) -> None:
-    router.register("reports", ReportViewSet, basename="report")
