@@ -1,4 +1,5 @@
-# OpsDesk — the two commands are `make run` and `make test`. Everything else is a helper.
+# OpsDesk — the two commands are `make run` and `make test`. `make check` is the fast inner loop; the rest are
+# helpers.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ IMAP_PORT ?= 10143
 IMAPS_PORT ?= 10993
 IMAP_USERS ?= alerts:alerts-secret poller2:poller2-secret bench:bench-secret
 
-.PHONY: run test install services bench lint messages clean
+.PHONY: run test check install services check-services bench lint messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,14 +32,18 @@ run: install
 	exec $(VENV)/bin/honcho -f deploy/Procfile.dev start
 
 ## services: make sure PostgreSQL, Redis, Dovecot and Chromium are there for the tests
-services:
-	bash deploy/local/start-postgres.sh test test test
-	bash deploy/local/start-redis.sh 6379
+services: check-services
 	IMAPS_PORT=$(IMAPS_PORT) bash deploy/local/start-dovecot.sh $(IMAP_DIR) $(IMAP_PORT) $(IMAP_USERS) >/dev/null
 	bash deploy/local/install-browser.sh >/dev/null
+
+# What `make check` needs: PostgreSQL, Redis (two metrics tests read queue depths) and promtool.
+check-services:
+	bash deploy/local/start-postgres.sh test test test
+	bash deploy/local/start-redis.sh 6379
 	bash deploy/local/install-promtool.sh >/dev/null
 
-## test: set up everything and run the whole suite against real services
+## test: set up everything and run the whole suite against real services (the layer contract included:
+## tests/project/test_layers.py runs it)
 test: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) OPSDESK_TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	OPSDESK_TEST_IMAP_DIR=$(IMAP_DIR) OPSDESK_TEST_IMAP_PORT=$(IMAP_PORT) OPSDESK_TEST_IMAPS_PORT=$(IMAPS_PORT) \
@@ -49,6 +54,13 @@ bench: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) OPSDESK_TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	OPSDESK_TEST_IMAP_DIR=$(IMAP_DIR) OPSDESK_TEST_IMAP_PORT=$(IMAP_PORT) \
 	$(PY) -m tests.bench $(BENCH_ARGS)
+
+## check: the fast inner loop: ruff, the layer contract, and every test but the browser, IMAP and Celery ones
+check: install check-services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	DATABASE_URL=$(TEST_DATABASE_URL) OPSDESK_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	$(VENV)/bin/pytest -m "not browser and not imap and not celery" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

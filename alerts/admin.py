@@ -1,15 +1,22 @@
 """Admin: mail accounts and folders with the poller's status, quarantine with re-processing,
-rules (with a link to the rule-test page), silences, webhook sources, incidents (read-mostly)."""
+rules (with a link to the rule-test page), silences, webhook sources, incidents (read-only).
+
+History is never deleted here: incidents and their events, the raw alert mail and its attachments.
+Maintenance windows are made and ended only through `alerts.silencing`, like on the desk's page.
+"""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from alerts import services
+from alerts import services, silencing
 from alerts.choices import Outcome
 from alerts.models import (
     Alert,
@@ -72,6 +79,8 @@ class AttachmentInline(admin.TabularInline):
 
 
 class MessageAdminBase(admin.ModelAdmin):
+    """The raw alert mail as received: evidence of what the monitoring sent, read-only, never deleted."""
+
     list_display = ("received_at", "origin", "subject", "sender", "outcome", "alert_count", "reason")
     list_filter = ("outcome", "origin")
     search_fields = ("subject", "sender", "message_id")
@@ -90,6 +99,9 @@ class MessageAdminBase(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -127,17 +139,80 @@ class ParsingRuleAdmin(admin.ModelAdmin):
                            gettext("Test against an e-mail"))
 
 
+class SilenceCreateForm(forms.ModelForm):
+    """A new maintenance window, made by `silencing.silence_create` as the last step of validation:
+    the service's checks (at most 30 days, an end still to come, …) show on the form like any field's,
+    and a form that validates has made the window, quieted the incidents it matches and written their
+    events, in the admin's transaction."""
+
+    actor = None  # the person saving; set per request by SilenceAdmin.get_form
+
+    class Meta:
+        model = Silence
+        fields = ("host_pattern", "check_pattern", "system", "category", "starts_at", "ends_at", "reason")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.instance = silencing.silence_create(actor=self.actor, **{
+                name: cleaned[name] for name in self._meta.fields})
+        except ValidationError as error:
+            raise ValidationError({field if field in self.fields else NON_FIELD_ERRORS: errors
+                                   for field, errors in error.message_dict.items()}) from error
+        except PermissionDenied as error:
+            raise ValidationError(str(error)) from error
+        return cleaned
+
+    def _post_clean(self):
+        # The service is the one check of a new window (Silence.clean() is a weaker copy of it), and
+        # the window it made is already saved: nothing is left to copy onto the instance or validate.
+        pass
+
+
 @admin.register(Silence)
 class SilenceAdmin(admin.ModelAdmin):
+    """New windows go through `silencing.silence_create`; a made window is read-only and can only be
+    ended early, through `silencing.silence_end` (the "end now" action), which brings the alarm of the
+    incidents it quieted back. Nothing here saves or deletes a window by itself."""
+
+    form = SilenceCreateForm
     list_display = ("__str__", "starts_at", "ends_at", "reason", "author")
     list_filter = ("category",)
-    autocomplete_fields = ()
-    readonly_fields = ("author", "created_at")
+    actions = ["end_now"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)  # a new class per call: the actor stays this request's
+        form.actor = request.user
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("author", "created_at") if obj is not None else ()
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and silencing.may_manage_silences(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A deleted window would leave its incidents quiet and its alerts without "silenced by": end it.
+        return False
+
+    def has_end_permission(self, request) -> bool:
+        return super().has_change_permission(request) and silencing.may_manage_silences(request.user)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
+        """Nothing to save: validating the form made the window through the service."""
+
+    @admin.action(description=_("End the selected windows now"), permissions=["end"])
+    def end_now(self, request, queryset):
+        pending = list(queryset.filter(ends_at__gt=timezone.now()).values_list("pk", flat=True))
+        for pk in pending:
+            silencing.silence_end(actor=request.user, pk=pk)
+        self.message_user(request, gettext("Ended %(n)d maintenance window(s).") % {"n": len(pending)},
+                          messages.SUCCESS)
 
 
 @admin.register(WebhookSource)
@@ -171,11 +246,22 @@ class AlertInline(admin.TabularInline):
 
 
 class EventInline(admin.TabularInline):
+    """The incident's audit trail (append-only, see `workflow.audit`): shown, never edited."""
+
     model = IncidentEvent
     extra = 0
     fields = ("at", "action", "source_state", "target_state", "actor", "comment")
     readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Incident)
@@ -192,4 +278,11 @@ class IncidentAdmin(admin.ModelAdmin):
         return [f.name for f in Incident._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # PROTECT keeps the audit trail anyway; the admin does not offer what would fail.
         return False

@@ -18,15 +18,20 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import override
 
+from alerts.models import Incident
 from notifications import conf
 from notifications.models import EscalationPolicy, EscalationRun, EscalationStep
 from notifications.roster import on_duty_with_role, recipients_for_unit
+from notifications.services import notify
 from opsdesk.org.choices import Role, UnitKind
 from opsdesk.org.models import Unit, User
+from workflow.incidents import IncidentState
 
 __all__ = ["start_chain", "escalations_advance_due", "escalations_discover", "escalation_fire_step", "step_recipients"]
 
 GROUP_ROLES = {Role.GROUP_MEMBER, Role.GROUP_LEAD}
+# A chain keeps going while nobody has acknowledged the incident; acknowledging or resolving stops it.
+ESCALATING_STATES = (IncidentState.OPEN,)
 
 
 def start_chain(incident, *, at: dt.datetime | None = None) -> EscalationRun | None:
@@ -57,7 +62,7 @@ def start_chain(incident, *, at: dt.datetime | None = None) -> EscalationRun | N
 
 
 def _incident_is_active(incident) -> bool:
-    return getattr(incident, "state", None) in conf.get_list("OPSDESK_ESCALATION_ACTIVE_STATES")
+    return getattr(incident, "state", None) in ESCALATING_STATES
 
 
 def step_recipients(step: EscalationStep, incident) -> list[User]:
@@ -83,8 +88,6 @@ def step_recipients(step: EscalationStep, incident) -> list[User]:
 
 def escalation_fire_step(*, run_id: int, now: dt.datetime | None = None) -> str:
     """Fire the run's next step if it is due and the incident is still unacknowledged."""
-    from notifications.services import notify
-
     now = now or timezone.now()
     with transaction.atomic():
         run = EscalationRun.objects.select_for_update().filter(pk=run_id, stopped_at__isnull=True).first()
@@ -121,19 +124,15 @@ def escalation_fire_step(*, run_id: int, now: dt.datetime | None = None) -> str:
 
 
 def escalations_discover(*, now: dt.datetime | None = None) -> int:
-    """Start chains for open incidents that should have one and do not (the alert intake may not
-    call start_chain itself). The chain counts from when the incident was first seen."""
-    try:
-        from alerts.models import Incident
-    except ImportError:  # the desk without the alerts app
-        return 0
+    """Start chains for open incidents that should have one and do not (a safety net: the intake
+    starts them itself). The chain counts from when the incident was first seen."""
     severities = {s.strip() for p in EscalationPolicy.objects.filter(is_active=True) for s in p.severities.split(",")}
     if not severities:
         return 0
     content_type = ContentType.objects.get_for_model(Incident)
     has_run = EscalationRun.objects.filter(content_type=content_type,
                                            object_id=Cast(OuterRef("pk"), output_field=CharField()))
-    missing = (Incident.objects.filter(state__in=conf.get_list("OPSDESK_ESCALATION_ACTIVE_STATES"),
+    missing = (Incident.objects.filter(state__in=ESCALATING_STATES,
                                        severity__in=severities)
                .filter(~Exists(has_run)).order_by("pk")[:500])
     started = 0

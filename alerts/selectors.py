@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from alerts.choices import SEVERITY_RANK
-from alerts.models import Incident, IngestedMessage, Silence
+from alerts.models import Incident, IngestedMessage
 from opsdesk import scoping
 from workflow.incidents import IncidentState
 
 __all__ = ["incident_list", "incident_get", "board_incidents", "board_alarm", "open_incidents_for_system",
-           "active_silences", "message_get"]
+           "message_get"]
 
 UNRESOLVED = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
 
@@ -73,7 +73,3 @@ def open_incidents_for_system(system) -> QuerySet[Incident]:
     incident, its severity, summary and since when), or applies scoping itself.
     """
     return Incident.objects.filter(system=system, state__in=UNRESOLVED).order_by("first_seen", "pk")
-
-
-def active_silences() -> QuerySet[Silence]:
-    return Silence.objects.active().select_related("system", "author")

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from ipaddress import ip_address
 
@@ -28,6 +28,8 @@ from alerts import silencing
 from alerts.bulk import insert_rows, update_rows
 from alerts.choices import ALARM_SEVERITIES, SEVERITY_RANK, Origin, Outcome
 from alerts.conf import setting
+from alerts.escalation import start_chain
+from alerts.handlers import incident_event_row
 from alerts.models import (
     Alert,
     Incident,
@@ -41,13 +43,14 @@ from alerts.models.incidents import key_hash
 from alerts.parsing import Alert as ParsedAlert
 from alerts.parsing import ParseError, ParseResult, Rule
 from alerts.sources.parsepool import ParsePool, parse_many
+from notifications.roster import on_duty_with_role
 from notifications.services import notify
 from opsdesk import scoping
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, User
-from reports.services import record_incident_events
 from workflow import engine
-from workflow.incidents import IncidentState
+from workflow.events import Transitioned, publish
+from workflow.incidents import OPEN, IncidentState
 
 __all__ = [
     "Inbound",
@@ -311,14 +314,23 @@ def _system_map(hosts: set[str]) -> dict[str, int]:
 
 
 def _current_incidents(keys: set[str]) -> dict[str, Incident]:
+    """Per key, the incident an alert folds into: the unresolved one (at most one per key), else the
+    newest. (Someone may have reopened an older incident after a newer one was resolved.)"""
     hashes = [key_hash(k) for k in keys]
-    latest = list(Incident.objects.filter(key_hash__in=hashes).values("key_hash").annotate(m=Max("pk"))
-                  .values_list("m", flat=True))
-    found = Incident.objects.select_for_update().filter(pk__in=latest)
+    rows = (Incident.objects.filter(key_hash__in=hashes).values("key_hash")
+            .annotate(newest=Max("pk"), unresolved=Max("pk", filter=~Q(state=IncidentState.RESOLVED))))
+    found = Incident.objects.select_for_update().filter(pk__in=[r["unresolved"] or r["newest"] for r in rows])
     return {inc.dedup_key: inc for inc in found if inc.dedup_key in keys}
 
 
-def _record_change(inc: Incident, at: datetime, events: list[IncidentEvent]) -> None:
+def _event(inc: Incident, name: str, at: datetime, **fields) -> Transitioned:
+    """An event of the monitoring system itself (no actor), with its unsaved audit row: the batch
+    inserts the rows together and publishes the events together."""
+    event = Transitioned(obj=inc, name=name, actor=None, at=at, **fields)
+    return replace(event, record=incident_event_row(event))
+
+
+def _record_change(inc: Incident, at: datetime, events: list[Transitioned]) -> None:
     """A problem↔recovery change (the opening problem counts); flag flapping when they crowd."""
     window = timedelta(minutes=setting("OPSDESK_INCIDENT_FLAP_WINDOW_MINUTES"))
     changes = [datetime.fromisoformat(s) for s in inc.recent_changes] + [at]
@@ -326,17 +338,15 @@ def _record_change(inc: Incident, at: datetime, events: list[IncidentEvent]) -> 
     inc.recent_changes = [c.isoformat() for c in changes[-50:]]
     if not inc.flapping and len(changes) >= setting("OPSDESK_INCIDENT_FLAP_CHANGES"):
         inc.flapping = True
-        events.append(IncidentEvent(incident=inc, at=at, action="flapping", source_state=inc.state,
-                                    target_state=inc.state, details={"changes": len(changes)}))
+        events.append(_event(inc, "flapping", at, source=inc.state, target=inc.state,
+                             details={"changes": len(changes)}))
 
 
-def _transition(inc: Incident, name: str, at: datetime, events: list[IncidentEvent], comment: str = "") -> None:
-    """A transition fired by the monitoring system on a row this transaction holds locked."""
-    source = inc.state
-    details = getattr(inc, name)(actor=None, comment=comment, at=at) or {}
-    inc.version += 1
-    events.append(IncidentEvent(incident=inc, at=at, action=name, source_state=source, target_state=inc.state,
-                                comment=comment, details=details))
+def _transition(inc: Incident, name: str, at: datetime, events: list[Transitioned], comment: str = "") -> None:
+    """A transition fired by the monitoring system on a row this transaction holds locked: the
+    engine checks and fires it (`apply`); the batch saves, records and publishes in bulk."""
+    event = engine.apply(inc, name, actor=None, comment=comment, at=at)
+    events.append(replace(event, record=incident_event_row(event)))
 
 
 def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
@@ -347,7 +357,7 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
     silences = list(Silence.objects.active(now))
     new_incidents: list[Incident] = []
     changed: dict[int, Incident] = {}
-    events: list[IncidentEvent] = []
+    events: list[Transitioned] = []
     alert_rows: list[Alert] = []
     to_notify: dict[int, Incident] = {}
 
@@ -367,8 +377,7 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
                                first_seen=at, last_seen=at, updated_at=now)
                 new_incidents.append(inc)
                 current[alert.dedup_key] = inc
-                events.append(IncidentEvent(incident=inc, at=at, action="open", source_state="",
-                                            target_state=IncidentState.OPEN))
+                events.append(_event(inc, OPEN, at, source="", target=IncidentState.OPEN))
                 _record_change(inc, at, events)
                 opened = True
             elif inc.state == IncidentState.RESOLVED:
@@ -413,8 +422,8 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
     if changed:
         update_rows(Incident, list(changed.values()), INCIDENT_BATCH_FIELDS)
     insert_rows(Alert, alert_rows)
-    insert_rows(IncidentEvent, events)
-    record_incident_events(events=events)
+    insert_rows(IncidentEvent, [event.record for event in events])
+    publish(events)
     # Flapping found later in the same batch holds the notification back.
     pending = [inc for inc in to_notify.values() if not inc.flapping and inc.state == IncidentState.OPEN]
     if pending:
@@ -429,14 +438,10 @@ INCIDENT_BATCH_FIELDS = (
 
 def _on_duty_operators() -> list[User]:
     # The operators on shift (值班表), or every operator with a mobile when no roster is kept.
-    from notifications.roster import on_duty_with_role
-
     return on_duty_with_role(Role.OPERATOR)
 
 
 def _notify_opened(incidents: list[Incident]) -> None:
-    from alerts.escalation import start_chain
-
     for inc in incidents:
         # The escalation chain (operator → lead → manager) runs whether or not anyone is on shift.
         start_chain(inc)
@@ -444,11 +449,16 @@ def _notify_opened(incidents: list[Incident]) -> None:
     if not operators:
         return
     for inc in incidents:
-        text = _("[%(severity)s] %(host)s %(check)s: %(summary)s") % {
+        fallback = _("[%(severity)s] %(host)s %(check)s: %(summary)s") % {
             "severity": inc.get_severity_display(), "host": inc.host, "check": inc.check_name,
             "summary": inc.summary[:120]}
-        notify(event="incident.opened", text=text, key=f"incident:{inc.pk}:opened:{inc.reopen_count}",
-               about=inc, people=operators, urgent=inc.severity == "critical")
+        # The administrators' template "incident.opened"; the title names host and check.
+        context = {"severity": inc.get_severity_display(), "title": f"{inc.host} {inc.check_name}",
+                   "system": inc.system.name if inc.system_id else inc.host, "host": inc.host,
+                   "check": inc.check_name, "summary": inc.summary[:120]}
+        notify(event="incident.opened", template="incident.opened", context=context, text=fallback,
+               key=f"incident:{inc.pk}:opened:{inc.reopen_count}", about=inc, people=operators,
+               urgent=inc.severity == "critical")
 
 
 # --- re-processing quarantined mail --------------------------------------------------------------

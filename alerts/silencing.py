@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 
 from alerts.choices import Category
 from alerts.models import Incident, IncidentEvent, Silence
+from opsdesk import scoping
 from opsdesk.org.models import ProductionSystem
 from workflow.incidents import IncidentState, may_act_on_incidents
 
-__all__ = ["SilenceListState", "MAX_SILENCE", "may_manage_silences", "silence_list", "silence_get",
-           "silence_create", "silence_end"]
+__all__ = ["SilenceListState", "MAX_SILENCE", "may_manage_silences", "silence_list", "silence_select",
+           "silence_get", "silence_create", "silence_end"]
 
 log = logging.getLogger("opsdesk.alerts")
 
@@ -48,7 +49,8 @@ class SilenceListState:
 
 
 def may_manage_silences(user) -> bool:
-    """The people who act on incidents on the board (and administrators) read and manage windows."""
+    """The people who act on incidents on the board (and administrators) open and end windows. Who
+    reads them is scoping's `alerts.silence` rule: the same people (`INCIDENT_ROLES`)."""
     return user is not None and may_act_on_incidents(user)
 
 
@@ -60,10 +62,17 @@ def _require(actor) -> None:
 # --- reads ---------------------------------------------------------------------------------------
 
 def silence_list(*, user, state: str = SilenceListState.PENDING, at: datetime | None = None) -> QuerySet[Silence]:
-    """Windows with `alert_count`, the alerts each has swallowed so far; soonest ending first."""
-    _require(user)
+    """The windows `user` may see (scoping's `alerts.silence` rule; nobody else sees any), as a list
+    shows them: see `silence_select`."""
+    return silence_select(scoping.restrict(user, Silence.objects.all()), state=state, at=at)
+
+
+def silence_select(queryset: QuerySet[Silence], *, state: str = SilenceListState.PENDING,
+                   at: datetime | None = None) -> QuerySet[Silence]:
+    """Windows of an already scoped `queryset` in `state`, with `alert_count`, the alerts each has
+    swallowed so far; soonest first, ended ones most recent first."""
     at = at or timezone.now()
-    qs = Silence.objects.select_related("system", "author").annotate(alert_count=Count("alerts"))
+    qs = queryset.select_related("system", "author").annotate(alert_count=Count("alerts"))
     if state == SilenceListState.CURRENT:
         qs = qs.filter(starts_at__lte=at, ends_at__gt=at)
     elif state == SilenceListState.UPCOMING:

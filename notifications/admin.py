@@ -1,3 +1,6 @@
+"""Admin: the SMS log (read-only here, never deleted), message templates, duty shifts, escalation and
+SLA policies with their runs and clocks."""
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +28,10 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ["resend"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The SMS log is the record of what was sent to whom: kept, not tidied away.
         return False
 
     @admin.action(description=_("Resend the selected notifications"))

@@ -6,3 +6,7 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        # Registers this app's scoping rules with opsdesk.scoping.
+        from notifications import scoping  # noqa: F401

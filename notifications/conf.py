@@ -24,9 +24,6 @@ Every value has an embedded default, so the desk works without configuring anyth
 | OPSDESK_SMS_QUIET_HOURS          |                    | e.g. 22:00-07:00 (local time); non-urgent waits |
 | OPSDESK_SMS_RELAY_GRACE         | 60                 | seconds before the dispatcher re-sends a queued row |
 | OPSDESK_NOTIFICATIONS_QUEUE      | notifications      | Celery queue of delivery tasks |
-| OPSDESK_ESCALATION_ACTIVE_STATES | open               | incident states in which a chain keeps going |
-| OPSDESK_SLA_WAITING_STATES       | info_requested     | request states during which the SLA clock pauses |
-| OPSDESK_SLA_DONE_STATES          | answered           | request states no SLA target applies to (the teller confirms) |
 """
 
 from __future__ import annotations
@@ -35,6 +32,7 @@ import datetime as dt
 import json
 import os
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -66,9 +64,6 @@ DEFAULTS: dict[str, str] = {
     "OPSDESK_SMS_RELAY_GRACE": "60",
     "OPSDESK_SMS_LANGUAGE": "zh-hans",
     "OPSDESK_NOTIFICATIONS_QUEUE": "notifications",
-    "OPSDESK_ESCALATION_ACTIVE_STATES": "open",
-    "OPSDESK_SLA_WAITING_STATES": "info_requested",
-    "OPSDESK_SLA_DONE_STATES": "answered",
 }
 
 
@@ -116,6 +111,5 @@ def quiet_hours() -> tuple[dt.time, dt.time] | None:
 
 def is_eager() -> bool:
     """True when tasks run in-process (the embedded default: no broker)."""
-    from opsdesk.celery import app
-
-    return bool(app.conf.task_always_eager)
+    # The project's app, without importing the project (notifications sits below it).
+    return bool(current_app.conf.task_always_eager)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import DutyShift
+from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import Unit, User
 
 __all__ = ["on_duty", "on_duty_with_role", "recipients_for_unit", "shift_create", "shift_delete", "shifts_for_unit"]
@@ -49,8 +50,6 @@ def on_duty_with_role(role: str, *, kinds: tuple[str, ...] | None = None, at: dt
     """People holding `role` who are on duty now in units of `kinds` (default: the provincial
     centre and its operations department), e.g. the data-centre operators on shift. Where no such
     unit has anyone on shift, every active holder of the role with a mobile number."""
-    from opsdesk.org.choices import UnitKind
-
     kinds = kinds or (UnitKind.PROVINCE, UnitKind.OPERATIONS)
     people: list[User] = []
     for unit in Unit.objects.filter(kind__in=kinds, is_active=True).order_by("path"):

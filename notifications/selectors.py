@@ -10,7 +10,7 @@ from notifications.models import Notification
 from opsdesk import scoping
 from opsdesk.org.models import Unit
 
-__all__ = ["notification_log", "notifications_of", "parse_about", "LOG_RELATED"]
+__all__ = ["notification_log", "notification_log_filter", "notifications_of", "parse_about", "LOG_RELATED"]
 
 LOG_RELATED = ("recipient", "unit", "content_type")
 
@@ -29,7 +29,14 @@ def notification_log(*, user, person: str = "", unit: str = "", about: str = "",
                      event: str = "") -> QuerySet[Notification]:
     """Every notification `user` may see, newest first, filtered. Unknown filter values match
     nothing rather than everything."""
-    qs = scoping.restrict(user, Notification.objects.select_related(*LOG_RELATED))
+    return notification_log_filter(scoping.restrict(user, Notification.objects.all()), person=person,
+                                   unit=unit, about=about, status=status, event=event)
+
+
+def notification_log_filter(queryset: QuerySet[Notification], *, person: str = "", unit: str = "",
+                            about: str = "", status: str = "", event: str = "") -> QuerySet[Notification]:
+    """The log's filters on an already scoped `queryset` (the API base scopes its own), newest first."""
+    qs = queryset.select_related(*LOG_RELATED)
     if person:
         person = person.strip()
         q = Q(recipient__username=person) | Q(recipient__display_name__icontains=person) | Q(address=person)

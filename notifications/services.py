@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import Q
@@ -40,6 +41,7 @@ from notifications.models import (
     PendingNotice,
 )
 from notifications.roster import recipients_for_unit
+from opsdesk.org.models import Unit, User, normalize_mobile, validate_mobile
 
 __all__ = [
     "notify",
@@ -148,8 +150,6 @@ def notify_later(*, event: str, key: str, about: models.Model | None = None, peo
 def notice_fan_out(*, notice_id: int) -> int:
     """Turn a pending notice into notifications (once: the row is taken and deleted in the same
     transaction, and notify()'s idempotency keys make a repeat harmless). Returns how many."""
-    from opsdesk.org.models import Unit, User
-
     with transaction.atomic():
         notice = PendingNotice.objects.select_for_update(skip_locked=True).filter(pk=notice_id).first()
         if notice is None:
@@ -272,10 +272,8 @@ def enqueue_deliveries(items: list[tuple[int, float]]) -> None:
         for pk, countdown in items:
             enqueue_delivery(pk, countdown=countdown)
         return
-    from opsdesk.celery import app
-
     try:
-        with app.producer_or_acquire() as producer:
+        with current_app.producer_or_acquire() as producer:
             for pk, countdown in items:
                 enqueue_delivery(pk, countdown=countdown, producer=producer)
     except Exception:  # broker down: the dispatcher will pick them up
@@ -284,8 +282,6 @@ def enqueue_deliveries(items: list[tuple[int, float]]) -> None:
 
 def mobile_update(*, person, mobile: str):
     """A person sets their own mobile number (validated and normalised)."""
-    from opsdesk.org.models import normalize_mobile, validate_mobile
-
     validate_mobile(mobile)
     person.mobile = normalize_mobile(mobile)
     person.save(update_fields=["mobile"])

@@ -1,4 +1,5 @@
-"""OpsDesk: the Django project and its shared core (organisation, scoping, notifications)."""
+"""OpsDesk: the Django project. The floor every app stands on (settings, organisation, scoping, API
+base) and the roof that joins them (urls, API router, metrics, the Celery app)."""
 
 from opsdesk.celery import app as celery_app
 

@@ -53,6 +53,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from alerts.models import Alert, Incident, IncidentEvent, IngestedMessage, MailFolder
+from notifications.models import Notification, NotificationStatus, SlaClock
+from tickets.models import RequestEvent, ServiceRequest
+from workflow.incidents import IncidentState
+
 __all__ = [
     "OpsDeskCollector",
     "metrics_view",
@@ -158,8 +163,6 @@ class OpsDeskCollector(Collector):
 
     # Service requests -------------------------------------------------------------------------
     def _requests(self) -> Iterable[Metric]:
-        from tickets.models import RequestEvent, ServiceRequest
-
         by_state = GaugeMetricFamily("opsdesk_service_requests",
                                      "Service requests by state and by the level (unit kind) holding them.",
                                      labels=["state", "level"])
@@ -175,9 +178,6 @@ class OpsDeskCollector(Collector):
 
     # Incidents --------------------------------------------------------------------------------
     def _incidents(self) -> Iterable[Metric]:
-        from alerts.models import Incident, IncidentEvent
-        from workflow.incidents import IncidentState
-
         unresolved = GaugeMetricFamily("opsdesk_incidents_unresolved",
                                        "Incidents not yet resolved, by state (open, acknowledged) and severity.",
                                        labels=["state", "severity"])
@@ -195,8 +195,6 @@ class OpsDeskCollector(Collector):
 
     # Alert intake -----------------------------------------------------------------------------
     def _alerts(self) -> Iterable[Metric]:
-        from alerts.models import Alert, IngestedMessage
-
         messages = CounterMetricFamily(
             "opsdesk_alert_messages",
             "Messages received (mail, Maildir, webhook), by origin and outcome "
@@ -214,8 +212,6 @@ class OpsDeskCollector(Collector):
 
     # Mailbox pollers --------------------------------------------------------------------------
     def _pollers(self) -> Iterable[Metric]:
-        from alerts.models import MailFolder
-
         labels = ["folder"]
         last_success = GaugeMetricFamily("opsdesk_poller_last_success_timestamp_seconds",
                                          "When the poller holding the mailbox last completed a sync (Unix time).",
@@ -244,8 +240,6 @@ class OpsDeskCollector(Collector):
 
     # Notifications ----------------------------------------------------------------------------
     def _notifications(self) -> Iterable[Metric]:
-        from notifications.models import Notification, NotificationStatus
-
         by_status = GaugeMetricFamily("opsdesk_notifications",
                                       "Notifications in the outbox, by channel and delivery status.",
                                       labels=["channel", "status"])
@@ -273,8 +267,6 @@ class OpsDeskCollector(Collector):
 
     # SLA ---------------------------------------------------------------------------------------
     def _sla(self) -> Iterable[Metric]:
-        from notifications.models import SlaClock
-
         figures = SlaClock.objects.aggregate(
             response=Count("pk", filter=Q(response_breach_notified=True)),
             resolution=Count("pk", filter=Q(resolution_breach_notified=True)),

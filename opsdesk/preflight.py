@@ -33,10 +33,11 @@ def check_broker() -> None:
 
     if not settings.CELERY_BROKER_URL:
         return
-    from opsdesk.celery import app
+    # The project's Celery app (opsdesk/__init__ makes it current), without importing the roof.
+    from celery import current_app
 
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:  # kombu raises transport-specific errors
         raise ServiceUnavailable(f"CELERY_BROKER_URL: cannot connect to the broker ({exc})") from None

@@ -1,19 +1,31 @@
-"""Who may see what: the one place that answers it. Default deny.
+"""Who may see what: the one mechanism, the registry of rules, and the helpers rules share. Default deny.
 
-Every query that returns units, service requests or incidents to a person goes through
-`restrict(user, queryset)`; views and API viewsets never filter by hand. A model that has no rule
-here returns nothing to anybody but administrators.
+Every query that returns objects to a person goes through `restrict(user, queryset)`: the API base
+(`opsdesk.api.base`) applies it to every viewset, selectors apply it to what pages show; views never
+filter by hand. Each app declares the rules of its own models in its `scoping.py`, imported by its
+`AppConfig.ready()`:
 
-The rules, in the words of the desk:
-- administrators see everything;
-- a teller sees the requests of their own outlet;
-- county and city support see the requests that started anywhere under their centre;
-- a manager sees everything under their unit (a provincial manager: the whole province);
-- any unit that has held a request (the provincial operations department after an escalation,
-  a support group after a dispatch or transfer) keeps seeing it: that is recorded as an access row
-  by the workflow, never inferred here;
-- incidents are seen by the provincial centre's people: operators, dispatchers, support groups,
-  provincial managers.
+    from opsdesk import scoping
+
+    @scoping.register("tickets.comment")
+    def _comments(user, queryset): ...
+
+- Administrators see everything: `restrict()` answers before any rule.
+- A model with no rule returns nothing to anybody but administrators.
+- Reference data that every logged-in person needs (request types, production systems) is declared
+  with `register_reference(label)`: an explicit allow-list, listed by `reference_models()`.
+
+The helpers, in the words of the desk (the rules are built from them):
+- `origin_roots`: a teller sees the requests of their own outlet; county and city support those
+  that started anywhere under their centre; a manager everything under their unit (a provincial
+  manager: the whole province);
+- `report_roots`: the subtrees whose statistics a person reads (managers, support centres, and the
+  provincial dispatchers for the whole province);
+- `is_province_staff` / `is_centre_staff`: people of the provincial centre (with its support groups);
+- `sees_incidents`: the people on the alert board (`INCIDENT_ROLES`) and the centre's managers;
+- `in_subtrees`: the filter "this unit path lies under one of these roots".
+
+Imports no app but the organisation tree, in whose units and roles every rule is written.
 """
 
 from __future__ import annotations
@@ -21,51 +33,126 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q, QuerySet
 
-from opsdesk.org.choices import Role, UnitKind
+from opsdesk.org.choices import INCIDENT_ROLES, Role, UnitKind
 from opsdesk.org.models import Unit
 
 if TYPE_CHECKING:
     from opsdesk.org.models import User
 
 __all__ = [
+    "Rule",
+    "register",
+    "register_reference",
+    "reference_models",
+    "ruled_models",
     "restrict",
-    "can_view",
     "visible_units",
     "origin_roots",
-    "is_province_staff",
-    "register",
     "report_roots",
+    "is_province_staff",
+    "is_centre_staff",
+    "sees_incidents",
+    "in_subtrees",
 ]
 
-PROVINCE_KINDS = {UnitKind.PROVINCE, UnitKind.OPERATIONS}
-# People of the provincial centre who watch the alert board.
-INCIDENT_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.GROUP_MEMBER, Role.GROUP_LEAD}
+# A rule narrows a queryset of its model to what an active, non-administrator person may see.
+Rule = Callable[["User", QuerySet], QuerySet]
 
-_rules: dict[str, Callable[[User, QuerySet], QuerySet]] = {}
+PROVINCE_KINDS = frozenset({UnitKind.PROVINCE, UnitKind.OPERATIONS})
+CENTRE_KINDS = PROVINCE_KINDS | {UnitKind.SUPPORT_GROUP}
+
+_rules: dict[str, Rule] = {}
+_reference: set[str] = set()
 
 
-def register(model_label: str) -> Callable:
-    """Declare the scoping rule for a model (label "app_label.ModelName"). Used below only."""
+def register(*model_labels: str) -> Callable[[Rule], Rule]:
+    """Declare the rule of one or more models ("app_label.modelname"). One rule per model: a second
+    registration for the same model is a configuration error, not a silent override."""
 
-    def decorator(func: Callable[[User, QuerySet], QuerySet]) -> Callable[[User, QuerySet], QuerySet]:
-        _rules[model_label.lower()] = func
-        return func
+    def decorator(rule: Rule) -> Rule:
+        for label in model_labels:
+            label = label.lower()
+            known = _rules.get(label)
+            if known is not None and known.__qualname__ != rule.__qualname__:
+                raise ImproperlyConfigured(
+                    f"{label} already has a scoping rule: {known.__module__}.{known.__qualname__}")
+            _rules[label] = rule
+        return rule
 
     return decorator
+
+
+def _everything(user, queryset: QuerySet) -> QuerySet:
+    return queryset
+
+
+def register_reference(*model_labels: str) -> None:
+    """Declare models as reference data: every active person sees every row (request types, production
+    systems). The allow-list is explicit so that nothing becomes visible to all by default."""
+    register(*model_labels)(_everything)
+    _reference.update(label.lower() for label in model_labels)
+
+
+def reference_models() -> frozenset[str]:
+    """The labels of the models every active person sees in full."""
+    return frozenset(_reference)
+
+
+def ruled_models() -> frozenset[str]:
+    """The labels of the models that have a rule (every other model: administrators only)."""
+    return frozenset(_rules)
 
 
 def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
 
 
-def _is_admin(user) -> bool:
-    return _active(user) and user.is_administrator
+def restrict(user, queryset: QuerySet) -> QuerySet:
+    """The subset of `queryset` that `user` may see: all of it for administrators, what the model's
+    rule allows for other active people, nothing for anybody else or for a model without a rule."""
+    if not _active(user):
+        return queryset.none()
+    if user.is_administrator:
+        return queryset
+    rule = _rules.get(queryset.model._meta.label_lower)
+    if rule is None:
+        return queryset.none()
+    return rule(user, queryset)
+
+
+def visible_units(user) -> QuerySet[Unit]:
+    return restrict(user, Unit.objects.all())
+
+
+def in_subtrees(roots: list[Unit], field: str) -> Q:
+    """`field` (a unit path, e.g. "origin_unit__path") lies under one of `roots`. No roots: matches
+    nothing (default deny)."""
+    q = Q(pk__in=[])
+    for root in roots:
+        q |= Q(**{f"{field}__startswith": root.path})
+    return q
+
+
+def _unit_kind(user) -> str | None:
+    return user.unit.kind if _active(user) and user.unit_id is not None else None
 
 
 def is_province_staff(user) -> bool:
-    return _active(user) and user.unit_id is not None and user.unit.kind in PROVINCE_KINDS
+    """Works at the provincial centre or its operations department."""
+    return _unit_kind(user) in PROVINCE_KINDS
+
+
+def is_centre_staff(user) -> bool:
+    """Works at the provincial centre: the centre, its operations department or a support group."""
+    return _unit_kind(user) in CENTRE_KINDS
+
+
+def sees_incidents(user) -> bool:
+    """The people on the alert board and the centre's managers (who read, but do not act)."""
+    return is_centre_staff(user) and user.has_role(*INCIDENT_ROLES, Role.MANAGER)
 
 
 def origin_roots(user) -> list[Unit]:
@@ -86,94 +173,12 @@ def origin_roots(user) -> list[Unit]:
     return roots
 
 
-def _province_root(unit: Unit) -> Unit:
-    return Unit.objects.get(code=unit.ancestor_codes()[0]) if unit.depth else unit
-
-
-def restrict(user, queryset: QuerySet, action: str = "view") -> QuerySet:
-    """The subset of `queryset` that `user` may see (action "view") or act on."""
-    if not _active(user):
-        return queryset.none()
-    if _is_admin(user):
-        return queryset
-    rule = _rules.get(queryset.model._meta.label_lower)
-    if rule is None:
-        return queryset.none()
-    return rule(user, queryset)
-
-
-def can_view(user, obj) -> bool:
-    return restrict(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()
-
-
-def visible_units(user) -> QuerySet[Unit]:
-    return restrict(user, Unit.objects.all())
-
-
-def _subtree_q(roots: list[Unit], field: str) -> Q:
-    q = Q(pk__in=[])  # matches nothing: default deny
-    for root in roots:
-        q |= Q(**{f"{field}__startswith": root.path})
-    return q
-
-
-@register("org.unit")
-def _units(user, queryset: QuerySet) -> QuerySet:
-    # A person sees their own unit, everything above it (to know where requests go) and the
-    # subtrees they are responsible for.
-    q = _subtree_q(origin_roots(user), "path")
-    if user.unit_id:
-        q |= Q(code__in=user.unit.ancestor_codes())
-    return queryset.filter(q)
-
-
-@register("tickets.servicerequest")
-def _service_requests(user, queryset: QuerySet) -> QuerySet:
-    from tickets.models import RequestAccess
-
-    q = _subtree_q(origin_roots(user), "origin_unit__path")
-    if user.unit_id:
-        held_by_my_unit = RequestAccess.objects.filter(request=OuterRef("pk"), unit_id=user.unit_id)
-        q |= Q(Exists(held_by_my_unit))
-    return queryset.filter(q)
-
-
-def _follows_its_request(user, queryset: QuerySet) -> QuerySet:
-    # Comments, attachments and audit entries are seen by whoever sees their request.
-    from tickets.models import ServiceRequest
-
-    return queryset.filter(request__in=_service_requests(user, ServiceRequest.objects.all()).values("pk"))
-
-
-register("tickets.comment")(_follows_its_request)
-register("tickets.attachment")(_follows_its_request)
-register("tickets.requestevent")(_follows_its_request)
-
-
-def _sees_incidents(user) -> bool:
-    if not is_province_staff(user) and not (user.unit_id and user.unit.kind == UnitKind.SUPPORT_GROUP):
-        return False
-    return user.has_role(*INCIDENT_ROLES) or user.has_role(Role.MANAGER)
-
-
-@register("alerts.incident")
-def _incidents(user, queryset: QuerySet) -> QuerySet:
-    return queryset if _sees_incidents(user) else queryset.none()
-
-
-@register("alerts.alert")
-def _alerts(user, queryset: QuerySet) -> QuerySet:
-    return queryset if _sees_incidents(user) else queryset.none()
-
-
-# --- statistics (reports): summaries follow the units they count ---------------------------
-
 def report_roots(user) -> list[Unit]:
     """Subtrees whose statistics a person reads: a manager's, a support centre's, and the whole
     province for the provincial dispatchers (the statistics menu is theirs too)."""
     if not _active(user):
         return []
-    if _is_admin(user):
+    if user.is_administrator:
         return list(Unit.objects.filter(parent__isnull=True))
     roots = [root for root in origin_roots(user) if root.kind != UnitKind.OUTLET]  # not a teller's outlet
     if user.has_role(Role.DISPATCHER) and is_province_staff(user):
@@ -181,37 +186,5 @@ def report_roots(user) -> list[Unit]:
     return roots
 
 
-def _sees_province_reports(user) -> bool:
-    return any(root.depth == 0 for root in report_roots(user))
-
-
-@register("reports.countydaily")
-@register("reports.outletdaily")
-@register("reports.handlingdaily")
-def _request_summaries(user, queryset: QuerySet) -> QuerySet:
-    return queryset.filter(county__in=Unit.objects.filter(_subtree_q(report_roots(user), "path")))
-
-
-@register("reports.citydaily")
-def _city_summaries(user, queryset: QuerySet) -> QuerySet:
-    # A city's roll-up sums all its counties: only for who sees the whole city (not a county's reader).
-    return queryset.filter(city__in=Unit.objects.filter(_subtree_q(report_roots(user), "path"), kind=UnitKind.CITY))
-
-
-@register("reports.unitworkdaily")
-@register("reports.persondaily")
-def _work_summaries(user, queryset: QuerySet) -> QuerySet:
-    return queryset.filter(unit__in=Unit.objects.filter(_subtree_q(report_roots(user), "path")))
-
-
-@register("reports.systemdaily")
-@register("reports.provincehandlingdaily")
-def _system_summaries(user, queryset: QuerySet) -> QuerySet:
-    # Production systems are the province's: their figures are province-wide.
-    return queryset if _sees_province_reports(user) else queryset.none()
-
-
-@register("reports.incidentdaily")
-@register("reports.systemincidentdaily")
-def _incident_summaries(user, queryset: QuerySet) -> QuerySet:
-    return queryset if (_sees_incidents(user) or _sees_province_reports(user)) else queryset.none()
+def _province_root(unit: Unit) -> Unit:
+    return Unit.objects.get(code=unit.ancestor_codes()[0]) if unit.depth else unit

@@ -57,12 +57,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
 
 
-@login_required
-def placeholder(request: HttpRequest, title: str = "") -> HttpResponse:
-    """A page whose capability is still being built: says so in the person's language."""
-    return render(request, "opsdesk/placeholder.html", {"title": title})
-
-
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 handler (Django calls it while the exception is being handled).
 

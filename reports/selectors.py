@@ -32,6 +32,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alerts.choices import Category, Severity
 from opsdesk import scoping
 from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import ProductionSystem, Unit, User
@@ -56,6 +57,8 @@ from reports.models import (
     UnitWorkDaily,
 )
 from reports.services import REPORT_LEVELS
+from tickets.choices import BuiltinType
+from tickets.models import RequestType, ServiceRequest
 
 __all__ = ["Column", "Table", "REPORTS", "report_table", "report_root", "drill_path", "percentile_seconds"]
 
@@ -227,8 +230,6 @@ def _units_row(s: dict[str, int], level: str, backlog: dict[str, Any]) -> dict[s
 
 
 def _backlog(user, root: Unit, group_field: str) -> dict[Any, dict[str, Any]]:
-    from tickets.models import ServiceRequest
-
     # Counts by origin under `root`, which report_root() has already checked against the reader's
     # scope (opsdesk.scoping.report_roots). Not restrict(): its "or held by my unit" branch would
     # turn this indexed read of the open requests into a scan of every request ever filed.
@@ -300,8 +301,6 @@ def units_table(user, f: ReportFilter) -> Table:
 # --- handling time per level and request type ------------------------------------------------------------
 
 def handling_table(user, f: ReportFilter) -> Table:
-    from tickets.models import RequestType
-
     root = report_root(user, f.unit_id)
     if root.depth == 0:  # the whole province: its own small table
         qs = _in_range(scoping.restrict(user, ProvinceHandlingDaily.objects.all()), f)
@@ -432,8 +431,6 @@ def _province_only(user) -> None:
 
 
 def systems_table(user, f: ReportFilter) -> Table:
-    from tickets.choices import BuiltinType
-
     _province_only(user)
     qs = _in_range(scoping.restrict(user, SystemDaily.objects.all()), f)
     sums = defaultdict(lambda: {"fault_reports": 0, "other_requests": 0, "closed": 0})
@@ -464,8 +461,6 @@ def systems_table(user, f: ReportFilter) -> Table:
 
 
 def incidents_table(user, f: ReportFilter) -> Table:
-    from alerts.choices import Category, Severity
-
     _province_only(user)
     qs = _in_range(scoping.restrict(user, IncidentDaily.objects.all()), f)
     sums = _sums(qs, ["system_id", "category", "severity"], INCIDENT_COUNTERS)

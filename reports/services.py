@@ -1,12 +1,15 @@
 """Every write of the statistics app: the summary tables, kept current by the workflow.
 
-`record_request_event` is called by `tickets.services.request_record_transition` for every
-transition of a service request (inside its transaction); `record_incident_events` by the alert
-pipeline and the incident audit hook. `summaries_rebuild` recomputes everything from the audit
+`record_request_event` and `record_incident_events` are called by `reports.handlers`, which
+subscribes to the transition events the workflow engine publishes (inside the transition's
+transaction; the alert ingest publishes a whole batch at once). `summaries_rebuild` recomputes everything from the audit
 trails: `manage.py rebuild_report_summaries` (back-fill) and `--check` (the truth check).
 
 Both paths count with the same function (`_tally_request_event`, `_tally_incident_event`), so the
-live tables and a rebuild agree by construction. The roll-ups the province and city pages read
+live tables and a rebuild agree by construction. What a step counts as is declared next to its
+transition (`workflow.requests.ReportEffect`, `workflow.incidents.IncidentEffect`); these functions
+read those effects, the kinds of the units involved and the levels, never transition names or states,
+so a new transition counts as it declares. The roll-ups the province and city pages read
 (`CityDaily`: a city's counties together; `SystemIncidentDaily`: a system's categories and
 severities together) are counted there too, in the same transaction as the rows they sum.
 
@@ -35,7 +38,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, UniqueConstraint
 from django.utils import timezone
 
+from alerts.models import Incident, IncidentEvent
+from notifications.models import SlaPolicy
 from opsdesk.org.choices import UnitKind
+from opsdesk.org.models import Unit
 from reports.models import (
     DAY_GRAIN,
     DURATION_BUCKETS,
@@ -51,6 +57,10 @@ from reports.models import (
     SystemIncidentDaily,
     UnitWorkDaily,
 )
+from tickets.models import RequestEvent, ServiceRequest
+from workflow import incidents as incident_workflow
+from workflow.incidents import IncidentEffect
+from workflow.requests import ReportEffect, transition_effects
 
 __all__ = ["record_request_event", "record_incident_events", "summaries_rebuild", "Tally", "LEVEL_OF_KIND",
            "REPORT_LEVELS", "bucket_of"]
@@ -60,7 +70,11 @@ LEVEL_OF_KIND = {UnitKind.COUNTY: "county", UnitKind.CITY: "city", UnitKind.OPER
                  UnitKind.PROVINCE: "province", UnitKind.SUPPORT_GROUP: "group"}
 REPORT_LEVELS = ("county", "city", "province", "group")
 FLOW_LEVEL = {"county": "county", "city": "city", "province": "province", "group": "province"}
-ANSWER_NAMES = ("answer", "complete")
+E = ReportEffect
+# Counted as answered at the level holding the request.
+ANSWERS_THERE = {E.ANSWERED_HERE, E.ANSWER_APPROVED}
+# Counted as returned to the level the request comes back to.
+RETURNS = {E.SENT_BACK, E.RETURNED_FOR_REWORK, E.ANSWER_REJECTED}
 SUMMARY_MODELS = (CountyDaily, OutletDaily, CityDaily, SystemDaily, UnitWorkDaily, PersonDaily, HandlingDaily,
                   ProvinceHandlingDaily)
 INCIDENT_MODELS = (IncidentDaily, SystemIncidentDaily)
@@ -167,17 +181,14 @@ class EventFacts:
     actor_id: int | None
     from_unit_id: int | None
     to_unit_id: int | None
-    from_state: str
     details: dict
 
 
-EVENT_FIELDS = ("version", "name", "at", "actor_id", "from_unit_id", "to_unit_id", "from_state", "details")
+EVENT_FIELDS = ("version", "name", "at", "actor_id", "from_unit_id", "to_unit_id", "details")
 
 
 def _sla_targets() -> dict[tuple[str, str], int]:
     """Resolution targets in minutes by (request type code, level kind); "" means any."""
-    from notifications.models import SlaPolicy
-
     return {(p.request_type, p.level): p.resolution_minutes for p in SlaPolicy.objects.filter(is_active=True)}
 
 
@@ -192,10 +203,21 @@ def _seconds(later: datetime, earlier: datetime) -> int:
     return max(0, round((later - earlier).total_seconds()))
 
 
+def _arrives(event: EventFacts) -> bool:
+    """The request reaches a unit: filed, or handed from one unit to another."""
+    return event.from_unit_id != event.to_unit_id or E.FILED in transition_effects(event.name)
+
+
+def _flow_level(kind: str | None) -> str | None:
+    """The level of the request-flow counters (a group counts with the province) for a unit kind."""
+    return FLOW_LEVEL[LEVEL_OF_KIND[kind]] if kind in LEVEL_OF_KIND else None
+
+
 def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], i: int, kinds: dict[int, str],
                          sla: dict) -> None:
     """Add what event `events[i]` of a request counts, knowing the events before it."""
     e = events[i]
+    effects = transition_effects(e.name)
     day = timezone.localdate(e.at)
     county_key = {"day": day, "city_id": req.city_id, "county_id": req.county_id, "request_type_id": req.type_id}
     outlet_key = {**county_key, "outlet_id": req.outlet_id}
@@ -207,37 +229,30 @@ def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], 
         t.add(CityDaily, city_key, **counts)
 
     from_kind, to_kind = kinds.get(e.from_unit_id), kinds.get(e.to_unit_id)
-    moved = e.name == "submit" or e.from_unit_id != e.to_unit_id
-    name = e.name
+    filed = E.FILED in effects
+    moved = _arrives(e)
 
-    if name == "submit":
+    if filed:
         flow(sent=1, received_county=1)
         if req.system_id:
             t.add(SystemDaily, {"day": day, "system_id": req.system_id, "request_type_id": req.type_id}, sent=1)
-    elif name in ("escalate", "approve_escalation"):
+    if E.ESCALATED in effects:
         if from_kind == UnitKind.COUNTY:
             flow(escalated_county=1, received_city=1)
         elif from_kind == UnitKind.CITY:
             flow(escalated_city=1, received_province=1)
-    elif name == "answer":
-        level = {"at_county": "county", "at_city": "city", "at_province": "province"}.get(e.from_state)
-        if level:
-            flow(**{f"answered_{level}": 1})
-    elif name == "approve":
-        flow(answered_province=1)
-    elif name == "send_back":
-        flow(returned_city=1)
-    elif name == "return_for_rework":
-        flow(returned_province=1)
-    elif name == "reject" and to_kind in LEVEL_OF_KIND:
-        flow(**{f"returned_{FLOW_LEVEL[LEVEL_OF_KIND[to_kind]]}": 1})
-    elif name in ("confirm", "auto_close"):
-        answer = next((x for x in reversed(events[:i]) if x.name in ANSWER_NAMES), None)
-        answer_kind = kinds.get(answer.from_unit_id) if answer else None
+    if effects & ANSWERS_THERE and _flow_level(from_kind):
+        flow(**{f"answered_{_flow_level(from_kind)}": 1})
+    if effects & RETURNS and _flow_level(to_kind):
+        flow(**{f"returned_{_flow_level(to_kind)}": 1})
+    if E.CLOSED in effects:
+        # Credited to the last answer the teller got.
+        answer = next((x for x in reversed(events[:i]) if E.GIVES_ANSWER in transition_effects(x.name)), None)
+        answer_level = _flow_level(kinds.get(answer.from_unit_id)) if answer else None
         counts = {"closed": 1}
-        if answer_kind in LEVEL_OF_KIND:
-            counts[f"closed_{FLOW_LEVEL[LEVEL_OF_KIND[answer_kind]]}"] = 1
-        rating = (e.details or {}).get("rating") if name == "confirm" else None
+        if answer_level:
+            counts[f"closed_{answer_level}"] = 1
+        rating = (e.details or {}).get("rating")
         if rating:
             counts.update(rating_count=1, rating_sum=int(rating))
             if answer is not None:
@@ -254,22 +269,22 @@ def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], 
     # People: the support staff (a teller's filing and confirming is not support work).
     person_key = ({"day": day, "person_id": e.actor_id, "unit_id": e.from_unit_id}
                   if e.actor_id and from_kind in LEVEL_OF_KIND else None)
-    if e.from_unit_id and name != "submit":
+    if e.from_unit_id and not filed:
         t.add(UnitWorkDaily, {"day": day, "unit_id": e.from_unit_id}, transitions=1)
     if person_key:
         t.add(PersonDaily, person_key, transitions=1)
     if moved and e.to_unit_id:
         t.add(UnitWorkDaily, {"day": day, "unit_id": e.to_unit_id}, received=1)
-    if name == "transfer":
+    if E.TRANSFERRED in effects:
         t.add(UnitWorkDaily, {"day": day, "unit_id": e.from_unit_id}, transfers_out=1)
         t.add(UnitWorkDaily, {"day": day, "unit_id": e.to_unit_id}, transfers_in=1)
         if person_key:
             t.add(PersonDaily, person_key, transfers_out=1)
 
     # A holding period at a support unit ends.
-    if moved and name != "submit" and from_kind in LEVEL_OF_KIND:
-        start = next((j for j in range(i - 1, -1, -1) if events[j].to_unit_id == e.from_unit_id
-                      and (events[j].name == "submit" or events[j].from_unit_id != events[j].to_unit_id)), None)
+    if moved and not filed and from_kind in LEVEL_OF_KIND:
+        start = next((j for j in range(i - 1, -1, -1)
+                      if events[j].to_unit_id == e.from_unit_id and _arrives(events[j])), None)
         if start is None:
             return
         arrived = events[start].at
@@ -284,11 +299,11 @@ def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], 
         t.add(HandlingDaily, {"day": day, "city_id": req.city_id, "county_id": req.county_id, "level": level,
                               "request_type_id": req.type_id}, **handling)
         t.add(ProvinceHandlingDaily, {"day": day, "level": level, "request_type_id": req.type_id}, **handling)
-        if name != "ask_info":
+        if E.ASKS_TELLER not in effects:  # the request comes back: not handled yet
             t.add(UnitWorkDaily, {"day": day, "unit_id": e.from_unit_id}, handled=1, held_seconds=held)
             if person_key:
-                t.add(PersonDaily, person_key, handled=1, held_seconds=held,
-                      transfers_in=1 if events[start].name == "transfer" else 0)
+                transferred_in = E.TRANSFERRED in transition_effects(events[start].name)
+                t.add(PersonDaily, person_key, handled=1, held_seconds=held, transfers_in=1 if transferred_in else 0)
 
 
 def _request_facts(request) -> RequestFacts:
@@ -298,15 +313,11 @@ def _request_facts(request) -> RequestFacts:
 
 
 def _unit_kinds(unit_ids) -> dict[int, str]:
-    from opsdesk.org.models import Unit
-
     return dict(Unit.objects.filter(pk__in={u for u in unit_ids if u}).values_list("pk", "kind"))
 
 
 def record_request_event(*, event, request) -> None:
     """Count one transition of a service request (called in the transition's transaction)."""
-    from tickets.models import RequestEvent
-
     events = [EventFacts(**row) for row in RequestEvent.objects.filter(request_id=request.pk, version__lte=event.version)
               .order_by("version").values(*EVENT_FIELDS)]
     if not events or events[-1].version != event.version:
@@ -319,20 +330,24 @@ def record_request_event(*, event, request) -> None:
 
 # --- incidents -----------------------------------------------------------------------------------
 
-COUNTED_INCIDENT_ACTIONS = ("open", "reopen", "acknowledge", "resolve")
+# The audit actions that count as anything, and those the acknowledge and resolve times run from.
+COUNTED_INCIDENT_ACTIONS = incident_workflow.transitions_with()
+OPENING_ACTIONS = incident_workflow.transitions_with(IncidentEffect.OPENED)
 
 
 def _tally_incident_event(t: Tally, incident, action: str, at: datetime, opened_at: datetime | None) -> None:
+    effects = incident_workflow.transition_effects(action)
     day = timezone.localdate(at)
-    if action == "open":
-        counts = {"opened": 1}
-    elif action == "reopen":
-        counts = {"opened": 1, "reopened": 1}
-    elif action == "acknowledge":
-        counts = {"acknowledged": 1, "ack_seconds": _seconds(at, opened_at or incident.first_seen)}
-    elif action == "resolve":
-        counts = {"resolved": 1, "resolve_seconds": _seconds(at, opened_at or incident.first_seen)}
-    else:
+    counts: dict[str, int] = {}
+    if IncidentEffect.OPENED in effects:
+        counts["opened"] = 1
+    if IncidentEffect.REOPENED in effects:
+        counts["reopened"] = 1
+    if IncidentEffect.ACKNOWLEDGED in effects:
+        counts.update(acknowledged=1, ack_seconds=_seconds(at, opened_at or incident.first_seen))
+    if IncidentEffect.RESOLVED in effects:
+        counts.update(resolved=1, resolve_seconds=_seconds(at, opened_at or incident.first_seen))
+    if not counts:
         return
     t.add(IncidentDaily, {"day": day, "system_id": incident.system_id, "category": incident.category,
                           "severity": incident.severity}, **counts)
@@ -341,15 +356,15 @@ def _tally_incident_event(t: Tally, incident, action: str, at: datetime, opened_
 
 def record_incident_events(*, events) -> None:
     """Count incident audit rows just written (the alert pipeline's batch, or one person's step)."""
-    from alerts.models import IncidentEvent
-
     events = [e for e in events if e.action in COUNTED_INCIDENT_ACTIONS]
     if not events:
         return
     openings: dict[int, list[datetime]] = defaultdict(list)
-    needing = {e.incident.pk for e in events if e.action in ("acknowledge", "resolve")}
+    # Acknowledging and resolving count the time since the incident (last) opened.
+    needing = {e.incident.pk for e in events
+               if incident_workflow.transition_effects(e.action) & {IncidentEffect.ACKNOWLEDGED, IncidentEffect.RESOLVED}}
     if needing:
-        for incident_id, at in (IncidentEvent.objects.filter(incident_id__in=needing, action__in=("open", "reopen"))
+        for incident_id, at in (IncidentEvent.objects.filter(incident_id__in=needing, action__in=OPENING_ACTIONS)
                                 .values_list("incident_id", "at")):
             openings[incident_id].append(at)
     t = Tally()
@@ -362,9 +377,6 @@ def record_incident_events(*, events) -> None:
 # --- rebuild from the audit trails ---------------------------------------------------------------
 
 def _tally_all_requests(t: Tally, *, chunk: int = 2000) -> int:
-    from opsdesk.org.models import Unit
-    from tickets.models import RequestEvent, ServiceRequest
-
     kinds = dict(Unit.objects.values_list("pk", "kind"))
     sla = _sla_targets()
     last_pk, count = 0, 0
@@ -390,14 +402,12 @@ def _tally_all_requests(t: Tally, *, chunk: int = 2000) -> int:
 
 
 def _tally_all_incidents(t: Tally) -> int:
-    from alerts.models import Incident, IncidentEvent
-
     incidents = {i.pk: i for i in Incident.objects.only("pk", "system_id", "category", "severity", "first_seen")}
     opened: dict[int, datetime] = {}
     count = 0
     for incident_id, action, at in (IncidentEvent.objects.filter(action__in=COUNTED_INCIDENT_ACTIONS)
                                     .order_by("incident_id", "at", "pk").values_list("incident_id", "action", "at")):
-        if action in ("open", "reopen"):
+        if action in OPENING_ACTIONS:
             opened[incident_id] = at
         _tally_incident_event(t, incidents[incident_id], action, at, opened.get(incident_id))
         count += 1

@@ -1,7 +1,8 @@
 """Service requests, their types, the append-only trail of what happened to them, who has held
 them, comments and attachments.
 
-Writes go through `tickets.services`; state changes only through `workflow.engine.perform()`.
+Writes go through `tickets.services`; state changes only through `workflow.engine.perform()`, whose
+audit recorder and subscribers are in `tickets.handlers`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from opsdesk.org.choices import UnitKind
-from workflow.requests import OPEN_STATES, RequestState, RequestWorkflow
+from opsdesk.org.models import Unit
+from tickets.fields import validate_field_list
+from workflow.audit import AppendOnlyModel, AuditTrailIsAppendOnly  # the error re-exported for callers
+from workflow.requests import OPEN_STATES, SUBMIT, TRANSITION_LABELS, RequestState, RequestWorkflow
 
 __all__ = ["RequestType", "ServiceRequest", "RequestAccess", "RequestEvent", "Comment", "Attachment",
            "AuditTrailIsAppendOnly"]
-
-
-class AuditTrailIsAppendOnly(Exception):
-    """Raised on any attempt to change or delete an audit entry."""
 
 
 class RequestType(models.Model):
@@ -55,8 +55,6 @@ class RequestType(models.Model):
         return gettext(self.name)
 
     def clean(self) -> None:
-        from tickets.forms import validate_field_list
-
         validate_field_list(self.fields)
 
 
@@ -93,6 +91,8 @@ class ServiceRequest(RequestWorkflow):
     # Loaded with the row a transition locks: its conditions read the type, the route the origin's
     # units, and the answer to the caller shows the requester.
     transition_related = ("request_type", "origin_unit", "origin_county", "origin_city", "requester", "system")
+    # The transition event carries where the request was before (its audit row's "from unit").
+    transition_snapshot = ("holder_unit_id",)
 
     class Meta:
         verbose_name = _("service request")
@@ -140,28 +140,12 @@ class ServiceRequest(RequestWorkflow):
         return self.origin_city
 
     def operations_unit(self):
-        from opsdesk.org.models import Unit
-
         root = self.origin_unit.ancestor_codes()[0]
         ops = (Unit.objects.filter(kind=UnitKind.OPERATIONS, path__startswith=f"{root}/", is_active=True)
                .order_by("depth", "path").first())
         if ops is None:
             raise ValidationError(_("The provincial centre has no operations department to receive this."))
         return ops
-
-    def _hand_to(self, unit, *, assignee=None) -> None:
-        if not hasattr(self, "_from_unit_id"):
-            self._from_unit_id = self.holder_unit_id
-        super()._hand_to(unit, assignee=assignee)
-
-    def record_transition(self, *, name, source, target, actor, comment, details) -> None:
-        from tickets.services import request_record_transition
-
-        from_unit_id = getattr(self, "_from_unit_id", self.holder_unit_id)
-        if hasattr(self, "_from_unit_id"):
-            del self._from_unit_id
-        request_record_transition(request=self, name=name, source=source, target=target, from_unit_id=from_unit_id,
-                                  actor=actor, comment=comment, details=details)
 
 
 class RequestAccess(models.Model):
@@ -181,15 +165,7 @@ class RequestAccess(models.Model):
         return f"{self.request_id} → {self.unit_id}"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AuditTrailIsAppendOnly("The audit trail cannot be changed.")
-
-    def delete(self):
-        raise AuditTrailIsAppendOnly("The audit trail cannot be deleted.")
-
-
-class RequestEvent(models.Model):
+class RequestEvent(AppendOnlyModel):
     """One step of a request's life: append-only. The timeline is built from these rows."""
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="events")
@@ -207,8 +183,6 @@ class RequestEvent(models.Model):
     details = models.JSONField(_("details"), default=dict, blank=True)
     version = models.PositiveIntegerField(_("version"))
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("request event")
         verbose_name_plural = _("request events")
@@ -218,22 +192,8 @@ class RequestEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id} v{self.version} {self.name}"
 
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise AuditTrailIsAppendOnly("The audit trail cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditTrailIsAppendOnly("The audit trail cannot be deleted.")
-
     def get_label(self) -> str:
-        from workflow.requests import TRANSITION_LABELS
-
-        return str(TRANSITION_LABELS.get(self.name, _("Submitted") if self.name == "submit" else self.name))
-
-    @property
-    def from_state_label(self) -> str:
-        return RequestState(self.from_state).label if self.from_state else ""
+        return str(TRANSITION_LABELS.get(self.name, _("Submitted") if self.name == SUBMIT else self.name))
 
     @property
     def to_state_label(self) -> str:

@@ -7,32 +7,27 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from notifications.services import notify_later
 from opsdesk.org.choices import Role, UnitKind
 from tickets.conf import auto_close_days
-from tickets.forms import clean_type_data, validate_upload
-from tickets.models import Attachment, Comment, RequestAccess, RequestEvent, RequestType, ServiceRequest
+from tickets.fields import validate_upload
+from tickets.forms import clean_type_data
+from tickets.models import Attachment, Comment, RequestAccess, RequestType, ServiceRequest
 from workflow import engine
-from workflow.requests import TRANSITION_LABELS, RequestState
+from workflow.requests import SUBMIT, RequestState
 
 __all__ = [
     "request_create",
     "request_transition",
-    "request_record_transition",
     "request_comment_add",
     "request_attachment_add",
     "requests_auto_close_stale",
 ]
 
 logger = logging.getLogger(__name__)
-
-# Transitions that do not hand the request on but still need someone to act.
-NOTIFY_WITHOUT_HAND_OFF = {"submit_for_approval"}
-SMS_LANGUAGE = "zh-hans"
 
 
 def request_create(*, requester, request_type: RequestType, subject: str, system=None, data: dict | None = None,
@@ -81,8 +76,7 @@ def request_create(*, requester, request_type: RequestType, subject: str, system
             )
             request.save()
             RequestAccess.objects.create(request=request, unit=outlet)
-            request_record_transition(request=request, name="submit", source="", target=request.state,
-                                      from_unit_id=outlet.pk, actor=requester, comment="", details={})
+            engine.record_creation(request, name=SUBMIT, actor=requester, before={"holder_unit_id": outlet.pk})
     except IntegrityError:
         # The same submission committed a moment earlier on another connection: that one stands.
         earlier = _filed_with(requester, submission_key) if submission_key else None
@@ -106,55 +100,6 @@ def request_transition(*, request_id: int, name: str, actor, version: int | None
     result = engine.perform(ServiceRequest, request_id, name, actor=actor, expected_version=version,
                             comment=(comment or "").strip(), **kwargs)
     return result.obj
-
-
-def request_record_transition(*, request: ServiceRequest, name: str, source: str, target: str, from_unit_id,
-                              actor, comment: str, details: dict) -> RequestEvent:
-    """Called by the engine inside the transition's transaction: audit row, access row, SMS."""
-    event = RequestEvent.objects.create(
-        request=request, name=name, actor=actor, from_state=source, from_unit_id=from_unit_id, to_state=target,
-        to_unit=request.holder_unit, comment=comment, details=details or {}, version=request.version,
-    )
-    _count_for_statistics(event=event, request=request)
-    handed_off = from_unit_id != request.holder_unit_id or name == "submit"
-    if handed_off:
-        # One statement, no savepoint: a unit that held it before already has its row.
-        RequestAccess.objects.bulk_create([RequestAccess(request=request, unit=request.holder_unit)],
-                                          ignore_conflicts=True)
-    if handed_off or name in NOTIFY_WITHOUT_HAND_OFF:
-        _notify_receiver(request, name, actor)
-    return event
-
-
-def _count_for_statistics(*, event: RequestEvent, request: ServiceRequest) -> None:
-    """The statistics app keeps its summary tables current in the same transaction (when installed)."""
-    try:
-        from reports.services import record_request_event
-    except ImportError:
-        return
-    record_request_event(event=event, request=request)
-
-
-def _notify_receiver(request: ServiceRequest, name: str, actor) -> None:
-    if request.state == RequestState.CLOSED:
-        return
-    with translation.override(SMS_LANGUAGE):
-        text = gettext("[OpsDesk] Service request %(number)s “%(subject)s”: %(action)s; now %(state)s.") % {
-            "number": request.number, "subject": request.subject[:30], "action": TRANSITION_LABELS.get(
-                name, _("Submitted")), "state": RequestState(request.state).label,
-        }
-    key = f"request:{request.pk}:v{request.version}"
-    if request.assignee_id:
-        notify_later(event=f"request.{name}", text=text, key=key, about=request, people=[request.assignee])
-    else:
-        people = None
-        if name in NOTIFY_WITHOUT_HAND_OFF and actor is not None:
-            # Dual control: tell the other people of the county, not the one who prepared it.
-            from notifications.services import recipients_for_unit
-
-            people = [p for p in recipients_for_unit(request.holder_unit) if p.pk != actor.pk]
-        notify_later(event=f"request.{name}", text=text, key=key, about=request, people=people,
-               unit=request.holder_unit)
 
 
 def request_comment_add(*, request: ServiceRequest, author, body: str) -> Comment:

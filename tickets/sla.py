@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,12 +29,21 @@ from django.utils.translation import override
 from notifications import conf
 from notifications.models import SlaClock, SlaPolicy
 from notifications.roster import recipients_for_unit
+from notifications.services import notify
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Unit, User
+from tickets.models import ServiceRequest
+from workflow.engine import TransitionError, perform
+from workflow.requests import RequestState
 
 __all__ = ["policy_for", "sla_check_request", "sla_check_all", "supervisors_of", "clock_figures"]
 
 logger = logging.getLogger(__name__)
+
+# The clock stands still while the request waits for the teller's information.
+WAITING_STATES = (RequestState.INFO_REQUESTED,)
+# No target applies once the answer has reached the teller (who confirms or rejects it).
+DONE_STATES = (RequestState.ANSWERED,)
 
 
 def policy_for(request) -> SlaPolicy | None:
@@ -55,10 +65,6 @@ def supervisors_of(unit: Unit) -> list[User]:
     return []
 
 
-def _waiting_states() -> list[str]:
-    return conf.get_list("OPSDESK_SLA_WAITING_STATES")
-
-
 def clock_figures(clock: SlaClock, now: dt.datetime) -> dict:
     """Elapsed working minutes and the due moments of this holding period."""
     paused = clock.paused_seconds + ((now - clock.paused_at).total_seconds() if clock.paused_at else 0)
@@ -74,7 +80,7 @@ def clock_figures(clock: SlaClock, now: dt.datetime) -> dict:
 
 def _sync_clock(request, clock: SlaClock | None) -> SlaClock:
     """Bring the clock in line with where the request is now."""
-    waiting = request.state in _waiting_states()
+    waiting = request.state in WAITING_STATES
     if clock is None:
         clock = SlaClock(request_id=request.pk)
     if waiting:
@@ -112,8 +118,6 @@ def _first_response(request, clock: SlaClock) -> dt.datetime | None:
 def sla_check_request(*, request_id: int, now: dt.datetime | None = None) -> list[str]:
     """Check one request; returns what was announced or done ("response_near", "resolution_breach",
     "escalated", …)."""
-    from tickets.models import ServiceRequest
-
     now = now or timezone.now()
     done: list[str] = []
     with transaction.atomic():
@@ -125,8 +129,8 @@ def sla_check_request(*, request_id: int, now: dt.datetime | None = None) -> lis
                 clock.save(update_fields=["stopped_at"])
             return done
         clock = _sync_clock(request, clock)
-        if (clock.policy is None or clock.paused_at is not None or request.state in _waiting_states()
-                or request.state in conf.get_list("OPSDESK_SLA_DONE_STATES")):
+        if (clock.policy is None or clock.paused_at is not None or request.state in WAITING_STATES
+                or request.state in DONE_STATES):
             clock.save()
             return done
         policy = clock.policy
@@ -164,8 +168,6 @@ def sla_check_request(*, request_id: int, now: dt.datetime | None = None) -> lis
 
 
 def _announce(request, clock: SlaClock, template: str, target: str, due: dt.datetime) -> None:
-    from notifications.services import notify
-
     holders = [request.assignee] if request.assignee_id else recipients_for_unit(request.holder_unit)
     people = {p.pk: p for p in holders + supervisors_of(request.holder_unit)}
     with override(conf.get("OPSDESK_SMS_LANGUAGE") or "zh-hans"):
@@ -183,11 +185,6 @@ def _auto_escalate(request, policy: SlaPolicy) -> str:
     """Escalate through the engine as the desk itself (actor None, as the audit trail records
     automatic actions); returns why not, or "" when done. Tried
     once per holding period: a refusal is recorded on the clock, not retried every minute."""
-    from django.core.exceptions import ValidationError
-
-    from tickets.models import ServiceRequest
-    from workflow.engine import TransitionError, perform
-
     with override(conf.get("OPSDESK_SMS_LANGUAGE")):
         comment = _("SLA “%(policy)s” breached: escalated automatically by the system.") % {"policy": policy.name}
     try:
@@ -202,10 +199,6 @@ def _auto_escalate(request, policy: SlaPolicy) -> str:
 
 def sla_check_all(*, now: dt.datetime | None = None) -> dict:
     """Beat: check every open request that has (or may get) a policy."""
-    try:
-        from tickets.models import ServiceRequest
-    except ImportError:  # the desk without the tickets app
-        return {}
     if not SlaPolicy.objects.filter(is_active=True).exists():
         return {"checked": 0}
     now = now or timezone.now()

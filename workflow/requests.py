@@ -2,7 +2,8 @@
 
 One place. `tickets.models.ServiceRequest` inherits `RequestWorkflow`; every transition is fired
 through `workflow.engine.perform()`, which locks, checks version/state/permission, calls the
-method below and then `record_transition()` on the model (audit row, access row, notification).
+method below, records the audit row and publishes the transition (`tickets.handlers`: access row,
+SMS; `reports.handlers`: statistics).
 
 The route (DOMAIN.md, "Service requests"):
 
@@ -24,10 +25,14 @@ Any support level (county, city, group) may ask the teller for information: the 
 Permission is "role + holding unit": e.g. a county answer needs the county_support role and
 `user.unit == request.holder_unit`. Transitions that take input name it in TRANSITION_INPUTS, so
 the API and the pages ask for the same things the methods check.
+
+Each transition also declares what it counts as in the statistics (`custom=counts(...)`, see
+`ReportEffect`); `reports.services` counts by `transition_effects(name)`, not by transition names.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -38,9 +43,14 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 
 from opsdesk.org.choices import Role, UnitKind
+from opsdesk.org.models import Unit
+from workflow.effects import counts, declared_effects
 
 __all__ = [
+    "SUBMIT",
     "RequestState",
+    "ReportEffect",
+    "transition_effects",
     "OPEN_STATES",
     "RequestWorkflow",
     "TRANSITION_LABELS",
@@ -62,6 +72,32 @@ class RequestState(models.TextChoices):
     ANSWERED = "answered", _("Answered, waiting for confirmation")
     CLOSED = "closed", _("Closed")
 
+
+# The filing of a request: not a transition (the request is created in AT_COUNTY) but recorded and
+# published like one, with an empty source state (`workflow.engine.record_creation`).
+SUBMIT = "submit"
+
+
+class ReportEffect(models.TextChoices):
+    """What a step means for the statistics (`reports.services` counts by these). The level a
+    count goes to is the kind of unit the request leaves (or, for a return, reaches)."""
+
+    FILED = "filed"  # a teller filed it: sent, and received at the county
+    ESCALATED = "escalated"  # sent up from the level holding it to the next one
+    ANSWERED_HERE = "answered_here"  # the level holding it answered
+    ANSWER_APPROVED = "answer_approved"  # the provincial review approved a group's answer (answered there)
+    GIVES_ANSWER = "gives_answer"  # wrote the answer the teller gets: the last one is credited on closing
+    SENT_BACK = "sent_back"  # the province sent it back down (returned to the level it reaches)
+    RETURNED_FOR_REWORK = "returned_for_rework"  # the review returned the answer to the group
+    ANSWER_REJECTED = "answer_rejected"  # the teller rejected the answer: back to the level that gave it
+    TRANSFERRED = "transferred"  # passed sideways to another support group
+    ASKS_TELLER = "asks_teller"  # the holding period pauses for the teller's information (not handled)
+    CLOSED = "closed"  # closed, with the teller's rating if there is one
+
+
+E = ReportEffect
+# The filing is not a transition; it counts like one.
+CREATION_EFFECTS = {SUBMIT: frozenset({E.FILED})}
 
 S = RequestState
 OPEN_STATES = tuple(s for s in S.values if s != S.CLOSED)
@@ -200,7 +236,7 @@ def _return_to(request, *args, **kwargs) -> str:
 
 class RequestWorkflow(FSMModelMixin, models.Model):
     """Abstract: the state machine of a service request. The concrete model supplies
-    `origin_unit`, `requester`, `request_type`, and `record_transition()`."""
+    `origin_unit`, `requester` and `request_type`; its app registers the audit recorder."""
 
     state = FSMField(_("state"), max_length=20, choices=RequestState.choices, default=RequestState.AT_COUNTY,
                      protected=True)
@@ -245,8 +281,9 @@ class RequestWorkflow(FSMModelMixin, models.Model):
 
     # --- county ------------------------------------------------------------------------------
     @transition(field=state, source=S.AT_COUNTY, target=S.AT_CITY, conditions=[no_dual_control],
-                permission=or_system(county_holder))
-    @transition(field=state, source=S.AT_CITY, target=S.AT_PROVINCE, permission=or_system(city_holder))
+                permission=or_system(county_holder), custom=counts(E.ESCALATED))
+    @transition(field=state, source=S.AT_CITY, target=S.AT_PROVINCE, permission=or_system(city_holder),
+                custom=counts(E.ESCALATED))
     def escalate(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the request goes up."))
         if self.state == S.AT_COUNTY:
@@ -256,7 +293,7 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         return {}
 
     @transition(field=state, source=S.AT_COUNTY, target=S.AWAITING_APPROVAL, conditions=[needs_dual_control],
-                permission=county_holder)
+                permission=county_holder, custom=counts())
     def submit_for_approval(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the adjustment goes up."))
         self.prepared_by = actor
@@ -264,13 +301,15 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         self.held_since = timezone.now()
         return {}
 
-    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.AT_CITY, permission=second_county_person)
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.AT_CITY, permission=second_county_person,
+                custom=counts(E.ESCALATED))
     def approve_escalation(self, *, actor, comment: str = "", **kwargs) -> dict:
         self.approved_by = actor
         self._hand_to(self.city_unit())
         return {"prepared_by": self.prepared_by_id}
 
-    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.AT_COUNTY, permission=second_county_person)
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.AT_COUNTY, permission=second_county_person,
+                custom=counts())
     def decline_escalation(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the adjustment is declined."))
         self.prepared_by = None
@@ -278,9 +317,12 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         return {}
 
     # --- answers, at whichever level can give one --------------------------------------------
-    @transition(field=state, source=S.AT_COUNTY, target=S.ANSWERED, permission=county_holder)
-    @transition(field=state, source=S.AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder)
-    @transition(field=state, source=S.AT_PROVINCE, target=S.ANSWER_AT_CITY, permission=dispatcher_holder)
+    @transition(field=state, source=S.AT_COUNTY, target=S.ANSWERED, permission=county_holder,
+                custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
+    @transition(field=state, source=S.AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder,
+                custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
+    @transition(field=state, source=S.AT_PROVINCE, target=S.ANSWER_AT_CITY, permission=dispatcher_holder,
+                custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
     def answer(self, *, actor, comment: str = "", **kwargs) -> dict:
         text = _required(comment, _("Write the answer."))
         source = self.state
@@ -297,8 +339,10 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         self._hand_to(self.origin_unit, assignee=self.requester)
         self.answered_at = timezone.now()
 
-    @transition(field=state, source=S.ANSWER_AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder)
-    @transition(field=state, source=S.ANSWER_AT_COUNTY, target=S.ANSWERED, permission=county_holder)
+    @transition(field=state, source=S.ANSWER_AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder,
+                custom=counts())
+    @transition(field=state, source=S.ANSWER_AT_COUNTY, target=S.ANSWERED, permission=county_holder,
+                custom=counts())
     def pass_down(self, *, actor, comment: str = "", **kwargs) -> dict:
         if self.state == S.ANSWER_AT_CITY:
             self._hand_to(self.county_unit())
@@ -307,7 +351,8 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         return {"note": (comment or "").strip()} if (comment or "").strip() else {}
 
     # --- asking the teller for information -----------------------------------------------------
-    @transition(field=state, source=list(WORKING_STATES), target=S.INFO_REQUESTED, permission=any_support_holder)
+    @transition(field=state, source=list(WORKING_STATES), target=S.INFO_REQUESTED, permission=any_support_holder,
+                custom=counts(E.ASKS_TELLER))
     def ask_info(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say what information is needed."))
         self.waiting_state = self.state
@@ -316,7 +361,7 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         return {}
 
     @transition(field=state, source=S.INFO_REQUESTED, target=GET_STATE(_return_to, states=list(WORKING_STATES)),
-                permission=requester_only)
+                permission=requester_only, custom=counts())
     def provide_info(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Write the information asked for."))
         self._return_state = self.waiting_state
@@ -325,31 +370,36 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         return {}
 
     # --- provincial operations -----------------------------------------------------------------
-    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_GROUP, permission=dispatcher_holder)
+    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_GROUP, permission=dispatcher_holder,
+                custom=counts())
     def dispatch(self, *, actor, comment: str = "", group=None, **kwargs) -> dict:
         group = self._support_group(group)
         self._hand_to(group)
         return {"group": group.pk}
 
-    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_CITY, permission=dispatcher_holder)
+    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_CITY, permission=dispatcher_holder,
+                custom=counts(E.SENT_BACK))
     def send_back(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the request is sent back."))
         self._hand_to(self.city_unit())
         return {}
 
-    @transition(field=state, source=S.IN_REVIEW, target=S.ANSWER_AT_CITY, permission=dispatcher_holder)
+    @transition(field=state, source=S.IN_REVIEW, target=S.ANSWER_AT_CITY, permission=dispatcher_holder,
+                custom=counts(E.ANSWER_APPROVED))
     def approve(self, *, actor, comment: str = "", **kwargs) -> dict:
         self._hand_to(self.city_unit())
         return {}
 
-    @transition(field=state, source=S.IN_REVIEW, target=S.AT_GROUP, permission=dispatcher_holder)
+    @transition(field=state, source=S.IN_REVIEW, target=S.AT_GROUP, permission=dispatcher_holder,
+                custom=counts(E.RETURNED_FOR_REWORK))
     def return_for_rework(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say what needs rework."))
         self._hand_to(self.answer_unit)
         return {}
 
     # --- support groups ------------------------------------------------------------------------
-    @transition(field=state, source=S.AT_GROUP, target=S.AT_GROUP, permission=group_holder)
+    @transition(field=state, source=S.AT_GROUP, target=S.AT_GROUP, permission=group_holder,
+                custom=counts(E.TRANSFERRED))
     def transfer(self, *, actor, comment: str = "", group=None, **kwargs) -> dict:
         _required(comment, _("Say why the request goes to another group."))
         group = self._support_group(group)
@@ -358,7 +408,8 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         self._hand_to(group)
         return {"group": group.pk}
 
-    @transition(field=state, source=S.AT_GROUP, target=S.IN_REVIEW, permission=group_holder)
+    @transition(field=state, source=S.AT_GROUP, target=S.IN_REVIEW, permission=group_holder,
+                custom=counts(E.GIVES_ANSWER))
     def complete(self, *, actor, comment: str = "", **kwargs) -> dict:
         text = _required(comment, _("Write the answer."))
         self._set_answer(self.holder_unit, text)
@@ -368,13 +419,14 @@ class RequestWorkflow(FSMModelMixin, models.Model):
     # --- anyone holding it may take it personally ----------------------------------------------
     @transition(field=state, source=[S.AT_COUNTY, S.AT_CITY, S.AT_PROVINCE, S.AT_GROUP, S.IN_REVIEW,
                                      S.ANSWER_AT_CITY, S.ANSWER_AT_COUNTY],
-                target=None, permission=holder_not_yet_assigned)
+                target=None, permission=holder_not_yet_assigned, custom=counts())
     def claim(self, *, actor, comment: str = "", **kwargs) -> dict:
         self.assignee = actor
         return {}
 
     # --- the teller ----------------------------------------------------------------------------
-    @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=requester_only)
+    @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=requester_only,
+                custom=counts(E.CLOSED))
     def confirm(self, *, actor, comment: str = "", rating=None, **kwargs) -> dict:
         try:
             rating = int(rating)
@@ -389,7 +441,7 @@ class RequestWorkflow(FSMModelMixin, models.Model):
 
     @transition(field=state, source=S.ANSWERED,
                 target=GET_STATE(_return_to, states=[S.AT_COUNTY, S.AT_CITY, S.AT_PROVINCE, S.AT_GROUP]),
-                permission=requester_only)
+                permission=requester_only, custom=counts(E.ANSWER_REJECTED))
     def reject(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the answer does not solve it."))
         unit = self.answer_unit
@@ -401,7 +453,8 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         self.answered_at = None
         return {}
 
-    @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=system_only)
+    @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=system_only,
+                custom=counts(E.CLOSED))
     def auto_close(self, *, actor=None, comment: str = "", **kwargs) -> dict:
         self.closed_at = timezone.now()
         self.assignee = None
@@ -410,8 +463,6 @@ class RequestWorkflow(FSMModelMixin, models.Model):
     # --- helpers -------------------------------------------------------------------------------
     @staticmethod
     def _support_group(group):
-        from opsdesk.org.models import Unit
-
         if group is None or group == "":
             raise ValidationError(_("Choose a support group."), code="group")
         if not isinstance(group, Unit):
@@ -422,3 +473,13 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         if group.kind != UnitKind.SUPPORT_GROUP:
             raise ValidationError(_("Choose a support group."), code="group")
         return group
+
+
+@cache
+def _effects_by_name() -> dict[str, frozenset]:
+    return {**CREATION_EFFECTS, **declared_effects(RequestWorkflow)}
+
+
+def transition_effects(name: str) -> frozenset[ReportEffect]:
+    """What transition `name` (or the filing, `SUBMIT`) counts as; nothing for a name that is neither."""
+    return _effects_by_name().get(name, frozenset())

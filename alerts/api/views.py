@@ -1,16 +1,16 @@
-"""Alert API: incidents (list/detail scoped centrally; acknowledge/resolve/reopen/silence actions)
-and maintenance windows (list, create, end early)."""
+"""Alert API: incidents (acknowledge/resolve/reopen/silence actions) and maintenance windows (list,
+create, end early). Both scoped by the API base (`opsdesk.api.base`) with the rules in
+`alerts/scoping.py`; the webhook intake is apart (`alerts/api/webhooks.py`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -26,7 +26,8 @@ from alerts.api.serializers import (
     SilenceSerializer,
 )
 from alerts.models import Incident, Silence
-from opsdesk.api.base import ScopedReadOnlyViewSet
+from opsdesk.api.base import ScopedGenericViewSet, ScopedReadOnlyViewSet
+from opsdesk.api.errors import service_errors
 from workflow.engine import TransitionError
 
 __all__ = ["IncidentViewSet", "SilenceViewSet"]
@@ -106,7 +107,8 @@ class IncidentViewSet(ScopedReadOnlyViewSet):
 
 
 class MayManageSilences(permissions.BasePermission):
-    """Maintenance windows are the board's: the people who may acknowledge incidents (403 for others)."""
+    """Maintenance windows are the board's: the people who may acknowledge incidents (403 for others,
+    before scoping would show them an empty list)."""
 
     def has_permission(self, request, view) -> bool:
         return silencing.may_manage_silences(request.user)
@@ -143,7 +145,8 @@ NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such maintenance w
                                   "kept quiet alarm again. Ending an ended window changes nothing."),
 )
 class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     viewsets.GenericViewSet):
+                     ScopedGenericViewSet):
+    queryset = Silence.objects.all()
     serializer_class = SilenceSerializer
     permission_classes = [MayManageSilences]
 
@@ -155,18 +158,16 @@ class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             state = silencing.SilenceListState.ALL
         elif state not in silencing.SilenceListState.CHOICES:
             raise serializers.ValidationError({"state": [f"One of: {', '.join(silencing.SilenceListState.CHOICES)}."]})
-        return silencing.silence_list(user=self.request.user, state=state)
+        return silencing.silence_select(super().get_queryset(), state=state)
 
     def create(self, request, *args, **kwargs):
         data = SilenceCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         minutes = values.pop("duration_minutes")
-        try:
+        with service_errors():
             silence = silencing.silence_create(
                 actor=request.user, duration=None if minutes is None else timedelta(minutes=minutes), **values)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(_api_errors(exc)) from None
         silence = silencing.silence_get(user=request.user, pk=silence.pk)  # with its alert count
         return Response(SilenceSerializer(silence).data, status=status.HTTP_201_CREATED)
 
@@ -179,8 +180,3 @@ class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             raise Http404
         return Response(SilenceSerializer(silence).data)
 
-
-def _api_errors(exc: DjangoValidationError) -> dict:
-    """The service's errors keyed as the API's fields (a form-wide one as non_field_errors)."""
-    return {("non_field_errors" if key == "__all__" else key): messages
-            for key, messages in exc.message_dict.items()}

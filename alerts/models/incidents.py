@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alerts.choices import ALARM_SEVERITIES, AlertStatus, Category, Severity, Source
+from workflow.audit import AppendOnlyModel
 from workflow.incidents import IncidentState, IncidentWorkflow
 
 __all__ = ["Incident", "Alert", "IncidentEvent", "key_hash"]
@@ -76,14 +77,6 @@ class Incident(IncidentWorkflow):
         return (self.state == IncidentState.OPEN and self.severity in ALARM_SEVERITIES
                 and not self.flapping and not self.is_silenced)
 
-    def record_transition(self, *, name, source, target, actor, comment, details) -> None:
-        """The engine's hook: the append-only audit row, in the transition's transaction."""
-        from reports.services import record_incident_events
-
-        record_incident_events(events=[IncidentEvent.objects.create(
-            incident=self, action=name, source_state=source, target_state=target, actor=actor, comment=comment,
-            details=details or {})])
-
 
 class Alert(models.Model):
     """One normalised alert as received; every alert is kept and linked to its incident."""
@@ -116,13 +109,14 @@ class Alert(models.Model):
         return f"{self.host} · {self.check_name} · {self.status}"
 
 
-class IncidentEvent(models.Model):
+class IncidentEvent(AppendOnlyModel):
     """Append-only audit trail of an incident: who did what, from which state to which."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    # PROTECT: deleting an incident must not take its audit trail with it.
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+                              on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=30)
     source_state = models.CharField(_("from"), max_length=20, blank=True)
     target_state = models.CharField(_("to"), max_length=20, blank=True)

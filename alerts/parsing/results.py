@@ -53,11 +53,6 @@ class Alert:
     message: str
     fields: dict[str, str] = field(default_factory=dict, compare=False)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"source": self.source, "host": self.host, "check": self.check,
-                "severity": self.severity, "status": self.status, "category": self.category,
-                "dedup_key": self.dedup_key, "message": self.message, "fields": dict(self.fields)}
-
 
 @dataclass(frozen=True)
 class ParseResult:

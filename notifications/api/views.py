@@ -1,11 +1,13 @@
-"""Notification API: the delivery log (administrators), my notifications, rosters."""
+"""Notification API: the delivery log (administrators), my notifications, rosters. Scoped by the API
+base (`opsdesk.api.base`) with the rules in `notifications/scoping.py`; my notifications are the
+caller's own (`Scope.OWN`)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -19,13 +21,10 @@ from notifications.api.serializers import (
 )
 from notifications.models import DutyShift, Notification, NotificationStatus
 from opsdesk import scoping
-from opsdesk.api.base import IsAdministratorOrReadOnly
+from opsdesk.api.base import IsAdministratorOrReadOnly, Scope, ScopedGenericViewSet, ScopedReadOnlyViewSet
+from opsdesk.api.errors import service_errors
 
 __all__ = ["NotificationLogViewSet", "MyNotificationViewSet", "DutyShiftViewSet"]
-
-
-def _drf_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
 @extend_schema(parameters=[
@@ -35,41 +34,40 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
     OpenApiParameter("status", str, enum=NotificationStatus.values),
     OpenApiParameter("event", str),
 ])
-class NotificationLogViewSet(viewsets.ReadOnlyModelViewSet):
+class NotificationLogViewSet(ScopedReadOnlyViewSet):
     """The delivery log: every notification with status, attempts and latency. Scoped centrally:
     administrators see everything, others nothing."""
 
     serializer_class = NotificationSerializer
-    queryset = Notification.objects.none()
+    queryset = Notification.objects.all()
 
     def get_queryset(self):
         params = self.request.query_params
         if params.get("status") and params["status"] not in NotificationStatus.values:
             raise ValidationError({"status": [f"one of {', '.join(NotificationStatus.values)}"]})
-        return selectors.notification_log(user=self.request.user, **{
+        return selectors.notification_log_filter(super().get_queryset(), **{
             k: params.get(k, "") for k in ("person", "unit", "about", "status", "event")})
 
     @extend_schema(request=None, responses={202: NotificationSerializer})
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):
         if not request.user.is_administrator:
-            raise PermissionDenied("只有管理员可以重发。")
+            raise PermissionDenied(_("Only administrators may resend a notification."))
         notification = self.get_object()
         if notification.status in (NotificationStatus.QUEUED, NotificationStatus.SENDING, NotificationStatus.MERGED):
-            return Response({"detail": "该通知仍在发送途中，暂不能重发。", "status": notification.status},
-                            status=status.HTTP_409_CONFLICT)
+            return Response({"detail": _("This notification is still on its way; it cannot be resent now."),
+                             "status": notification.status}, status=status.HTTP_409_CONFLICT)
         target = services.notification_resend(notification=notification, actor=request.user)
         return Response(NotificationSerializer(target).data, status=status.HTTP_202_ACCEPTED)
 
 
-class MyNotificationViewSet(viewsets.ReadOnlyModelViewSet):
+class MyNotificationViewSet(ScopedReadOnlyViewSet):
     """The caller's own notifications, and their mobile number."""
 
     serializer_class = MyNotificationSerializer
-    queryset = Notification.objects.none()
-
-    def get_queryset(self):
-        return selectors.notifications_of(person=self.request.user)
+    queryset = Notification.objects.select_related("content_type").order_by("-created_at", "-pk")
+    scope = Scope.OWN
+    owner_field = "recipient"
 
     @extend_schema(request=MobileSerializer, responses={200: MobileSerializer})
     @action(detail=False, methods=["get", "put"])
@@ -77,25 +75,22 @@ class MyNotificationViewSet(viewsets.ReadOnlyModelViewSet):
         if request.method == "PUT":
             serializer = MobileSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            try:
+            with service_errors(field="mobile"):
                 services.mobile_update(person=request.user, mobile=serializer.validated_data["mobile"])
-            except DjangoValidationError as exc:
-                raise ValidationError({"mobile": exc.messages}) from None
         return Response({"mobile": request.user.mobile})
 
 
 class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
+                       mixins.DestroyModelMixin, ScopedGenericViewSet):
     """On-duty rosters: shifts of the units the caller may see; administrators add and remove."""
 
     serializer_class = DutyShiftSerializer
     permission_classes = [IsAdministratorOrReadOnly]
-    queryset = DutyShift.objects.none()
+    queryset = DutyShift.objects.select_related("unit", "person").order_by("starts_at", "pk")
     filterset_fields = ["is_substitute"]
 
     def get_queryset(self):
-        qs = DutyShift.objects.filter(unit__in=scoping.visible_units(self.request.user)) \
-            .select_related("unit", "person").order_by("starts_at", "pk")
+        qs = super().get_queryset()
         unit = self.request.query_params.get("unit")
         if unit:
             qs = qs.filter(unit__code=unit)
@@ -105,10 +100,8 @@ class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         return qs
 
     def perform_create(self, serializer):
-        try:
+        with service_errors():
             serializer.instance = roster.shift_create(actor=self.request.user, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
 
     def perform_destroy(self, instance):
         roster.shift_delete(shift=instance)
@@ -120,7 +113,7 @@ class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         code = request.query_params.get("unit", "")
         unit = scoping.visible_units(request.user).filter(code=code).first()
         if unit is None:
-            raise ValidationError({"unit": ["未知单位或无权查看。"]})
+            raise ValidationError({"unit": [_("Unknown unit, or not one you may see.")]})
         regular, substitutes = roster.on_duty(unit)
         receivers = roster.recipients_for_unit(unit)
         return Response({

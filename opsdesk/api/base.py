@@ -1,23 +1,85 @@
-"""Base classes every API viewset uses, so scoping is applied in one place."""
+"""The base of every API viewset of the desk: scoping is applied here, once, for all of them.
+
+As NetBox's `BaseViewSet` restricts its queryset for every API view, `ScopedViewSetMixin.get_queryset()`
+narrows every viewset's queryset to what the caller may see, so no view filters by who is asking.
+Lists leave the rest out and a detail route outside it answers 404; permissions (403) decide only
+what a person may *do* with what they see. Every viewset registered on the API router
+(`opsdesk.api.urls`) inherits one of the classes below; `tests/project/test_api_scope_sweep.py`
+walks every route for every role and checks it.
+
+How a viewset is scoped, its class attribute `scope`:
+- `Scope.RULES` (the default): `opsdesk.scoping.restrict(user, queryset)`, with the rule its app
+  registered for the queryset's model in its `scoping.py`; no rule means administrators only.
+  Reference data every logged-in role needs (request types, production systems) is not a mode of its
+  own: its app declares it with `scoping.register_reference()`, the explicit allow-list
+  (`scoping.reference_models()`), so that everything else stays default deny.
+- `Scope.OWN`: the caller's own rows, the `owner_field` pointing at the caller (my notifications);
+  administrators too see only their own there.
+- `Scope.SELECTORS`: no queryset of its own; every read goes through selectors that call `restrict()`
+  (the statistics).
+
+A viewset that narrows further (query parameters, annotations, prefetching) refines
+`super().get_queryset()`; it never builds its queryset from scratch.
+
+Not built on this base, on purpose: the webhook intake (`alerts/api/webhooks.py`), plain views that
+authenticate a monitoring source by its token and list no objects; `/api/me/` (the caller themselves);
+the token, schema and docs views.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, viewsets
 
 from opsdesk import scoping
 
-__all__ = ["ScopedQuerysetMixin", "ScopedReadOnlyViewSet", "ScopedModelViewSet", "IsAdministratorOrReadOnly"]
+__all__ = [
+    "Scope",
+    "ScopedViewSetMixin",
+    "ScopedGenericViewSet",
+    "ScopedReadOnlyViewSet",
+    "ScopedModelViewSet",
+    "ScopedViewSet",
+    "IsAdministratorOrReadOnly",
+]
 
 
-class ScopedQuerysetMixin:
-    """Restricts `queryset` to what the caller may see; objects outside it answer 404."""
+class Scope(StrEnum):
+    RULES = "rules"
+    OWN = "own"
+    SELECTORS = "selectors"
 
-    def get_queryset(self):
-        return scoping.restrict(self.request.user, super().get_queryset())
+
+class ScopedViewSetMixin:
+    """Restricts the viewset's queryset to what the caller may see (see the module docstring)."""
+
+    scope: Scope = Scope.RULES
+    owner_field: str = ""  # Scope.OWN: the field that holds the owner, e.g. "recipient"
+
+    def get_queryset(self) -> QuerySet:
+        if self.scope == Scope.SELECTORS:
+            raise ImproperlyConfigured(f"{type(self).__name__} reads through selectors; it has no queryset.")
+        return self.scope_queryset(super().get_queryset())
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        user = self.request.user
+        if self.scope == Scope.OWN:
+            if not self.owner_field:
+                raise ImproperlyConfigured(f"{type(self).__name__}: Scope.OWN needs an owner_field.")
+            if not (user and user.is_authenticated and user.is_active):
+                return queryset.none()
+            return queryset.filter(**{self.owner_field: user})
+        return scoping.restrict(user, queryset)
 
 
 class IsAdministratorOrReadOnly(permissions.BasePermission):
-    message = "只有管理员可以修改。"
+    """Any logged-in person may read (what scoping lets them see); only administrators write."""
+
+    message = _("Only administrators may change this.")
 
     def has_permission(self, request, view) -> bool:
         if request.method in permissions.SAFE_METHODS:
@@ -25,9 +87,19 @@ class IsAdministratorOrReadOnly(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_administrator)
 
 
-class ScopedReadOnlyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class ScopedGenericViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """Pick the actions with DRF's mixins."""
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
 
 
-class ScopedModelViewSet(ScopedQuerysetMixin, viewsets.ModelViewSet):
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     permission_classes = [IsAdministratorOrReadOnly]
+
+
+class ScopedViewSet(ScopedViewSetMixin, viewsets.ViewSet):
+    """A viewset without a queryset: its reads go through selectors that call `restrict()`."""
+
+    scope = Scope.SELECTORS

@@ -6,3 +6,7 @@ class OrgConfig(AppConfig):
     name = "opsdesk.org"
     label = "org"
     verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        # Registers this app's scoping rules with opsdesk.scoping.
+        from opsdesk.org import scoping  # noqa: F401

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["UnitKind", "Role", "ROLE_UNIT_KINDS", "LEVEL_KINDS"]
+__all__ = ["UnitKind", "Role", "ROLE_UNIT_KINDS", "INCIDENT_ROLES"]
 
 
 class UnitKind(models.TextChoices):
@@ -40,5 +40,8 @@ ROLE_UNIT_KINDS: dict[str, set[str]] = {
     Role.ADMINISTRATOR: {UnitKind.PROVINCE, UnitKind.OPERATIONS},
 }
 
-# The levels a request climbs, bottom to top.
-LEVEL_KINDS = (UnitKind.OUTLET, UnitKind.COUNTY, UnitKind.CITY, UnitKind.PROVINCE)
+# The people who watch the alert board: they see incidents and maintenance windows and act on them
+# (acknowledge, resolve, reopen, silence). The one definition; scoping adds the provincial managers,
+# who read incidents without acting on them.
+INCIDENT_ROLES: frozenset[str] = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.GROUP_MEMBER,
+                                            Role.GROUP_LEAD})

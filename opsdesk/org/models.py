@@ -52,9 +52,6 @@ class UnitQuerySet(models.QuerySet):
         qs = self.filter(path__startswith=unit.path)
         return qs if include_self else qs.exclude(pk=unit.pk)
 
-    def of_kind(self, *kinds: str) -> UnitQuerySet:
-        return self.filter(kind__in=kinds)
-
 
 class Unit(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[unit_code_validator])

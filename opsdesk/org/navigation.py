@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from opsdesk.org.choices import Role
+from opsdesk.org.choices import INCIDENT_ROLES, Role
 
 __all__ = ["NavItem", "NAVIGATION", "start_page_for", "nav_for"]
 
@@ -32,12 +32,11 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("tickets:queue", _("Queue"), ALL_SUPPORT),
     NavItem("tickets:triage", _("Triage board"), PROVINCE_TICKET_ROLES),
     NavItem("tickets:group_board", _("Group board"), GROUP_ROLES),
-    NavItem("alerts:board", _("Alert board"), frozenset({Role.OPERATOR, Role.DISPATCHER, *GROUP_ROLES})),
+    NavItem("alerts:board", _("Alert board"), INCIDENT_ROLES),
     NavItem("reports:index", _("Statistics"), frozenset({Role.MANAGER, Role.DISPATCHER})),
     NavItem("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
     # After Administration: an administrator starts in the admin, operators on their board.
-    NavItem("alerts:silences", _("Maintenance windows"), frozenset({Role.OPERATOR, Role.DISPATCHER, *GROUP_ROLES,
-                                                                 Role.ADMINISTRATOR})),
+    NavItem("alerts:silences", _("Maintenance windows"), INCIDENT_ROLES | {Role.ADMINISTRATOR}),
     NavItem("notifications:log", _("Delivery log"), frozenset({Role.ADMINISTRATOR})),
     NavItem("notifications:rosters", _("On-duty rosters"), frozenset({Role.ADMINISTRATOR, Role.OPERATOR, Role.GROUP_LEAD})),
     NavItem("notifications:mine", _("My notifications"), frozenset(Role.values)),

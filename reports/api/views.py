@@ -1,14 +1,17 @@
-"""The statistics through the REST API: the same tables as the pages, as JSON."""
+"""The statistics through the REST API: the same tables as the pages, as JSON. The viewset has no
+queryset of its own: `reports.selectors` restricts every summary it reads (`Scope.SELECTORS` of the
+API base), with the rules in `reports/scoping.py`."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, permissions, viewsets
+from rest_framework import exceptions, permissions
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from opsdesk.api.base import ScopedViewSet
+from opsdesk.api.errors import service_errors
 from reports.exports import plain_value
 from reports.forms import ReportFilterForm
 from reports.selectors import REPORTS, report_table
@@ -31,7 +34,7 @@ FILTER_PARAMETERS = [
     retrieve=extend_schema(operation_id="reports_table", parameters=FILTER_PARAMETERS,
                            responses=OpenApiTypes.OBJECT),
 )
-class ReportViewSet(viewsets.ViewSet):
+class ReportViewSet(ScopedViewSet):
     """`/api/reports/` lists the reports; `/api/reports/<name>/?date_from=&date_to=&unit=&grain=
     &compare_from=&compare_to=` returns one, scoped to the caller."""
 
@@ -50,10 +53,8 @@ class ReportViewSet(viewsets.ViewSet):
         if not form.is_valid():
             raise exceptions.ValidationError(form.errors)
         filters = form.cleaned_data["filter"]
-        try:
+        with service_errors():
             table = report_table(request.user, pk, filters)
-        except PermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
         keys = table.column_keys()
         return Response({
             "name": table.slug, "title": str(table.title), "filters": filters.as_params(),

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import Alert, Incident, IncidentEvent, Silence, WebhookSource
-from alerts.services import Inbound, ingest_messages
+from alerts.services import Inbound, incident_reopen, ingest_messages
 from notifications.models import Notification
 
 
@@ -65,6 +65,21 @@ def test_a_problem_long_after_resolution_opens_a_new_incident(db, org, settings)
     ingest(mail(1, minute=0), mail(2, kind="RECOVERY", state="OK", minute=5), mail(3, minute=40))
     first, second = Incident.objects.order_by("pk")
     assert (first.state, second.state) == ("resolved", "open")
+
+
+def test_a_problem_folds_into_an_older_incident_someone_reopened(db, org, settings):
+    # Two incidents of the same alert, both resolved; the operator reopens the older one by hand.
+    settings.OPSDESK_INCIDENT_REOPEN_WINDOW_MINUTES = 10
+    ingest(mail(1, minute=0), mail(2, kind="RECOVERY", state="OK", minute=5), mail(3, minute=40),
+           mail(4, kind="RECOVERY", state="OK", minute=45))
+    older, newer = Incident.objects.order_by("pk")
+    incident_reopen(actor=org.people["operator"], incident_pk=older.pk, comment="还没修好")
+    # The next problem is counted on the reopened incident: no second open incident, no error.
+    ingest(mail(5, minute=50))
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert (older.state, older.occurrences, newer.state) == ("open", 2, "resolved")
+    assert Alert.objects.filter(incident=older).count() == 3
 
 
 def test_flapping_is_flagged_and_holds_notifications_back(db, org):

@@ -1,10 +1,13 @@
-"""The scoping matrix for units: every role against its own and foreign units. Default deny."""
+"""The scoping matrix for units: every role against its own and foreign units. Default deny, one rule
+per model, an explicit allow-list of reference data."""
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 
-from notifications.models import Notification
+from alerts.models import WebhookSource
 from opsdesk import scoping
-from opsdesk.org.models import Unit
+from opsdesk.org.models import ProductionSystem, Unit
 from tests.factories import make_person
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +42,14 @@ def test_units_each_role_sees(org, who):
 
 
 @pytest.mark.parametrize("who", sorted(EXPECTED_UNITS))
-def test_can_view_agrees_with_the_list(org, who):
-    person = org.people[who]
+def test_a_unit_opens_exactly_when_it_is_listed(org, api_client_for, who):
+    # The list and each unit's own page answer the same question: listed units open, others are 404.
+    client = api_client_for(org.people[who])
+    listed = {unit["code"] for unit in client.get("/api/units/", {"limit": 100}).json()["results"]}
+    assert listed == set(EXPECTED_UNITS[who])
     for unit in Unit.objects.all():
-        assert scoping.can_view(person, unit) == (unit.code in EXPECTED_UNITS[who]), unit.code
+        expected = 200 if unit.code in EXPECTED_UNITS[who] else 404
+        assert client.get(f"/api/units/{unit.pk}/").status_code == expected, unit.code
 
 
 def test_anonymous_and_inactive_people_see_nothing(org):
@@ -63,10 +70,34 @@ def test_person_without_unit_or_role_sees_nothing(org):
 
 
 def test_a_model_without_a_rule_is_denied_to_everyone_but_administrators(org):
-    Notification.objects.create(event="test", text="x", idempotency_key="k1")
+    assert "alerts.webhooksource" not in scoping.ruled_models()
+    source = WebhookSource(name="prom", slug="prom", kind="alertmanager")
+    source.set_token()
+    source.save()
     for who, person in org.people.items():
-        visible = scoping.restrict(person, Notification.objects.all()).count()
+        visible = scoping.restrict(person, WebhookSource.objects.all()).count()
         assert visible == (1 if who == "admin" else 0), who
+
+
+def test_reference_data_is_an_explicit_allow_list_seen_by_everyone(org):
+    assert scoping.reference_models() == {"org.productionsystem", "tickets.requesttype"}
+    for who, person in org.people.items():
+        assert scoping.restrict(person, ProductionSystem.objects.all()).count() == len(org.systems), who
+
+
+def test_every_rule_names_a_model_of_the_desk():
+    for label in scoping.ruled_models():
+        assert apps.get_model(label), label
+
+
+def test_a_model_has_one_rule(org):
+    def another_rule(user, queryset):
+        return queryset
+
+    with pytest.raises(ImproperlyConfigured):
+        scoping.register("org.unit")(another_rule)
+    # The first rule stays: a teller still sees their chain, not every unit.
+    assert scoping.visible_units(org.people["teller"]).count() == len(EXPECTED_UNITS["teller"])
 
 
 def test_teller_role_in_a_county_unit_grants_no_requests_scope(org):

@@ -7,7 +7,8 @@ from tickets import services
 from tickets.builtin_types import BUILTIN_TYPES
 from tickets.models import RequestType, ServiceRequest
 
-__all__ = ["ensure_types", "file_fault_report", "file_request", "act", "fresh", "FAULT_DATA", "ADJUSTMENT_DATA"]
+__all__ = ["ensure_types", "file_fault_report", "file_request", "act", "fresh", "two_requests", "FAULT_DATA",
+           "ADJUSTMENT_DATA"]
 
 FAULT_DATA = {"transaction_code": "8001", "error_code": "E1021", "error_message": "账户状态异常",
               "occurred_at": "2026-11-20T09:30", "scope": "one_teller", "description": "柜员存款交易报错"}
@@ -44,3 +45,20 @@ def act(request: ServiceRequest, name: str, who, comment: str = "", **kwargs) ->
     current = fresh(request)
     return services.request_transition(request_id=request.pk, name=name, actor=who, version=current.version,
                                        comment=comment, **kwargs)
+
+
+def two_requests(org) -> dict[str, ServiceRequest]:
+    """The scoping tests' pair, each with an attachment: A, filed at outlet O1 and dispatched to
+    group 1 (so every level up to the province has held it); B, filed at O8 and still at its county."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    p = org.people
+    a = file_fault_report(org, subject="请求A")
+    act(a, "escalate", p["county"], "上送")
+    act(a, "escalate", p["city"], "上送")
+    a = act(a, "dispatch", p["dispatcher"], group=org.groups[0])
+    b = file_fault_report(org, teller=p["teller_other"], subject="请求B")
+    for request in (a, b):
+        services.request_attachment_add(request=request, uploader=request.requester,
+                                        upload=SimpleUploadedFile("log.txt", b"error log"))
+    return {"A": a, "B": b}

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.tickets.helpers import act, file_fault_report
-from tickets.services import request_attachment_add
+from tests.tickets.helpers import two_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +28,7 @@ MAY_ACT = {"A": ("transfer", {"member", "lead"}), "B": ("answer", {"county_other
 
 @pytest.fixture
 def matrix(org):
-    p = org.people
-    a = file_fault_report(org, subject="请求A")
-    act(a, "escalate", p["county"], "上送")
-    act(a, "escalate", p["city"], "上送")
-    a = act(a, "dispatch", p["dispatcher"], group=org.groups[0])
-    b = file_fault_report(org, teller=p["teller_other"], subject="请求B")
-    for r in (a, b):
-        request_attachment_add(request=r, uploader=r.requester,
-                               upload=SimpleUploadedFile("log.txt", b"error log"))
-    return {"A": a, "B": b}
+    return two_requests(org)
 
 
 def test_the_matrix_covers_every_role(org):

@@ -1,19 +1,18 @@
-"""Service-request API: parse, call a service or selector, serialize. Scoping through the base mixin."""
+"""Service-request API: parse, call a service or selector, serialize. Scoped by the API base
+(`opsdesk.api.base`) with the rules in `tickets/scoping.py`; request types are reference data."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from opsdesk.api.base import ScopedQuerysetMixin
+from opsdesk.api.base import ScopedGenericViewSet, ScopedReadOnlyViewSet
+from opsdesk.api.errors import service_errors
 from tickets import selectors, services
 from tickets.api.filters import ServiceRequestFilter
 from tickets.api.serializers import (
@@ -35,11 +34,7 @@ from workflow.engine import TransitionError
 __all__ = ["RequestTypeViewSet", "ServiceRequestViewSet"]
 
 
-def _validation_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
-
-
-class RequestTypeViewSet(viewsets.ReadOnlyModelViewSet):
+class RequestTypeViewSet(ScopedReadOnlyViewSet):
     """The request types a teller can file, with their form fields."""
 
     queryset = RequestType.objects.filter(is_active=True)
@@ -52,8 +47,7 @@ class RequestTypeViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="Requests the caller may see", description="Oldest first with ordering=held_since."),
     retrieve=extend_schema(summary="One request with its timeline and the caller's transitions"),
 )
-class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                            viewsets.GenericViewSet):
+class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
     """Service requests the caller may see (others answer 404). Transitions need the `version` the
     caller saw: a stale one answers 409, a wrong state 409, a wrong role or unit 403 — each with the
     transitions the caller may fire now in `allowed`."""
@@ -92,15 +86,11 @@ class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.R
         serializer = ServiceRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
-        try:
+        with service_errors():
             created = services.request_create(requester=request.user, request_type=values["type"],
                                               subject=values["subject"], system=values.get("system"),
                                               data=values.get("data") or {},
                                               submission_key=request.headers.get("Idempotency-Key", ""))
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
-        except DjangoValidationError as exc:
-            raise _validation_error(exc) from None
         replayed = created.replayed
         created = self.get_queryset().select_related(*selectors.DETAIL_RELATED).get(pk=created.pk)
         self.action = "retrieve"
@@ -124,14 +114,14 @@ class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.R
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         try:
-            done = services.request_transition(request_id=obj.pk, name=values.pop("action"), actor=request.user,
-                                               version=values.pop("version"), comment=values.pop("comment", ""),
-                                               **{k: v for k, v in values.items() if v is not None})
+            with service_errors():
+                done = services.request_transition(
+                    request_id=obj.pk, name=values.pop("action"), actor=request.user,
+                    version=values.pop("version"), comment=values.pop("comment", ""),
+                    **{k: v for k, v in values.items() if v is not None})
         except TransitionError as exc:
             return Response({"detail": describe_transition_error(exc), "state": exc.state, "allowed": exc.allowed},
                             status=exc.status_code)
-        except DjangoValidationError as exc:
-            raise _validation_error(exc) from None
         # The row as the transition left it. The caller may still see it: get_object() above was
         # scoped, and every unit that has held a request keeps seeing it (its access row).
         return Response(ServiceRequestDetailSerializer(done, context=self.get_serializer_context()).data)
@@ -146,11 +136,9 @@ class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.R
             return Response(CommentSerializer(selectors.comment_list(user=request.user, request=obj), many=True).data)
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with service_errors():
             comment = services.request_comment_add(request=obj, author=request.user,
                                                    body=serializer.validated_data["body"])
-        except DjangoValidationError as exc:
-            raise _validation_error(exc) from None
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=AttachmentSerializer(many=True), summary="Attachments")
@@ -165,11 +153,9 @@ class ServiceRequestViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.R
                                                  many=True).data)
         serializer = AttachmentUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with service_errors():
             attachment = services.request_attachment_add(request=obj, uploader=request.user,
                                                          upload=serializer.validated_data["file"])
-        except DjangoValidationError as exc:
-            raise _validation_error(exc) from None
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment")

@@ -10,21 +10,19 @@ import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
+from alerts.models import ParsingRule
 from alerts.parsing import ParseError, ParseResult, Rule, format_utc, parse_message
 
 __all__ = ["Command", "load_rules", "result_as_dict"]
 
 
 def load_rules() -> list[Rule]:
-    """Enabled admin rules, or none while the model/table does not exist yet."""
-    from django.db import DatabaseError
-
+    """Enabled admin rules, or none while the table does not exist yet (before `migrate`)."""
     try:
-        from alerts.models import ParsingRule  # type: ignore[attr-defined]
-
         return [r.to_rule() for r in ParsingRule.objects.filter(enabled=True).order_by("priority", "pk")]
-    except (ImportError, AttributeError, DatabaseError):
+    except DatabaseError:
         return []
 
 

@@ -1,9 +1,16 @@
+"""Organisation API: units, people, production systems, hosts and the caller's own profile.
+
+Every viewset is scoped by the API base (`opsdesk.api.base`) with the rules in `opsdesk/org/scoping.py`:
+units by where a person works, people for administrators only, production systems for everyone
+(reference data), hosts for the provincial centre's staff. Only administrators write.
+"""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, permissions, viewsets
+from rest_framework import generics, permissions
 
-from opsdesk.api.base import IsAdministratorOrReadOnly, ScopedModelViewSet
+from opsdesk.api.base import ScopedModelViewSet
 from opsdesk.org.api.serializers import (
     HostSerializer,
     MeSerializer,
@@ -23,30 +30,25 @@ class UnitViewSet(ScopedModelViewSet):
     search_fields = ["code", "name"]
 
 
-class PersonViewSet(viewsets.ModelViewSet):
+class PersonViewSet(ScopedModelViewSet):
     """People: administrators manage them; everyone else sees nobody here (see /api/me/)."""
 
     queryset = User.objects.select_related("unit").order_by("username")
     serializer_class = PersonSerializer
-    permission_classes = [IsAdministratorOrReadOnly]
     filterset_fields = ["unit__code", "is_active"]
 
-    def get_queryset(self):
-        qs = super().get_queryset()
-        return qs if self.request.user.is_administrator else qs.none()
 
-
-class ProductionSystemViewSet(viewsets.ModelViewSet):
+class ProductionSystemViewSet(ScopedModelViewSet):
     queryset = ProductionSystem.objects.select_related("owner_group")
     serializer_class = ProductionSystemSerializer
-    permission_classes = [IsAdministratorOrReadOnly]
     filterset_fields = ["owner_group__code", "is_active"]
 
 
-class HostViewSet(viewsets.ModelViewSet):
+class HostViewSet(ScopedModelViewSet):
+    """The data centre's hosts: the provincial centre's staff only."""
+
     queryset = Host.objects.select_related("system")
     serializer_class = HostSerializer
-    permission_classes = [IsAdministratorOrReadOnly]
     filterset_fields = ["system__code", "is_active"]
 
 
