@@ -294,3 +294,77 @@ def test_the_package_modules_outside_the_layers_import_only_what_they_are_allowe
              for module, allowed in UNLAYERED.items()}
     found = {module: imports for module, imports in found.items() if imports}
     assert not found, f"these package modules sit in no layer, so nothing else checks their imports: {found}"
+
+
+# --- no cycle spans two apps -----------------------------------------------------------------------------
+
+def package_of(module: str) -> str:
+    """The app a module belongs to; `opsdesk`'s floor and roof modules count each as their own."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "opsdesk" else parts[0]
+
+
+def import_cycles(graph) -> list[list[str]]:
+    """Groups of modules that import each other in a circle (strongly connected, iterative Tarjan),
+    counting every import statement, those inside functions too."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                members = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.append(member)
+                    if member == node:
+                        break
+                if len(members) > 1:
+                    cycles.append(sorted(members))
+    return cycles
+
+
+def test_no_import_cycle_spans_two_apps():
+    graph = grimp.build_graph(*APPS, cache_dir=None)
+    spanning = [cycle for cycle in import_cycles(graph) if len({package_of(m) for m in cycle}) > 1]
+    assert not spanning, f"modules of different apps import each other in a circle: {spanning}"
+
+
+def test_the_cycle_check_finds_a_circle_across_apps(tmp_path):
+    copy = copy_packages(tmp_path)
+    append(copy / "workflow" / "engine.py", "def _deliberate():\n    from tickets import services  # noqa\n")
+    # In a fresh interpreter, with the copy ahead of the checkout on the path.
+    script = ("import grimp\nfrom tests.project.test_layers import APPS, import_cycles, package_of\n"
+              "graph = grimp.build_graph(*APPS, cache_dir=None)\n"
+              "for cycle in import_cycles(graph):\n"
+              "    if len({package_of(m) for m in cycle}) > 1:\n"
+              "        print(' '.join(cycle))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy), str(ROOT)])}
+    result = subprocess.run([sys.executable, "-c", script], cwd=copy, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert any("workflow.engine" in line.split() and "tickets.services" in line.split()
+               for line in result.stdout.splitlines()), result.stdout
