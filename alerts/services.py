@@ -452,8 +452,10 @@ def _notify_opened(incidents: list[Incident]) -> None:
         fallback = _("[%(severity)s] %(host)s %(check)s: %(summary)s") % {
             "severity": inc.get_severity_display(), "host": inc.host, "check": inc.check_name,
             "summary": inc.summary[:120]}
-        # The administrators' template "incident.opened"; the title names host and check.
-        context = {"severity": inc.get_severity_display(), "title": f"{inc.host} {inc.check_name}",
+        # The administrators' template "incident.opened"; the title names host, check and what the
+        # tool said (the operator on a night shift decides from the SMS alone whether to run).
+        title = f"{inc.host} {inc.check_name}" + (f"：{inc.summary[:80]}" if inc.summary else "")
+        context = {"severity": inc.get_severity_display(), "title": title,
                    "system": inc.system.name if inc.system_id else inc.host, "host": inc.host,
                    "check": inc.check_name, "summary": inc.summary[:120]}
         notify(event="incident.opened", template="incident.opened", context=context, text=fallback,
