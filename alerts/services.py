@@ -47,7 +47,7 @@ from notifications.roster import on_duty_with_role
 from notifications.services import notify
 from opsdesk import scoping
 from opsdesk.org.choices import Role
-from opsdesk.org.models import Host, User
+from opsdesk.org.models import Host, ProductionSystem, User
 from workflow import engine
 from workflow.events import Transitioned, publish
 from workflow.incidents import OPEN, IncidentState
@@ -448,6 +448,9 @@ def _notify_opened(incidents: list[Incident]) -> None:
     operators = _on_duty_operators()
     if not operators:
         return
+    # One query for the systems' names, not one per incident of a burst.
+    system_names = dict(ProductionSystem.objects.filter(pk__in={i.system_id for i in incidents if i.system_id})
+                        .values_list("pk", "name"))
     for inc in incidents:
         fallback = _("[%(severity)s] %(host)s %(check)s: %(summary)s") % {
             "severity": inc.get_severity_display(), "host": inc.host, "check": inc.check_name,
@@ -456,7 +459,7 @@ def _notify_opened(incidents: list[Incident]) -> None:
         # tool said (the operator on a night shift decides from the SMS alone whether to run).
         title = f"{inc.host} {inc.check_name}" + (f"：{inc.summary[:80]}" if inc.summary else "")
         context = {"severity": inc.get_severity_display(), "title": title,
-                   "system": inc.system.name if inc.system_id else inc.host, "host": inc.host,
+                   "system": system_names.get(inc.system_id, inc.host), "host": inc.host,
                    "check": inc.check_name, "summary": inc.summary[:120]}
         notify(event="incident.opened", template="incident.opened", context=context, text=fallback,
                key=f"incident:{inc.pk}:opened:{inc.reopen_count}", about=inc, people=operators,
