@@ -31,10 +31,11 @@ run: install
 	@echo "OpsDesk on http://127.0.0.1:8000 — log in with one of the demo logins above (Ctrl-C stops)"
 	exec $(VENV)/bin/honcho -f deploy/Procfile.dev start
 
-## services: make sure PostgreSQL, Redis, Dovecot and Chromium are there for the tests
+## services: make sure PostgreSQL, Redis, Dovecot, Chromium and Alertmanager are there for the tests
 services: check-services
 	IMAPS_PORT=$(IMAPS_PORT) bash deploy/local/start-dovecot.sh $(IMAP_DIR) $(IMAP_PORT) $(IMAP_USERS) >/dev/null
 	bash deploy/local/install-browser.sh >/dev/null
+	bash deploy/local/install-alertmanager.sh >/dev/null
 
 # What `make check` needs: PostgreSQL, Redis (two metrics tests read queue depths) and promtool.
 check-services:

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from alerts import services, silencing
+from alerts import services, silencing, teaching
 from alerts.choices import Outcome
 from alerts.models import (
     Alert,
@@ -27,7 +27,9 @@ from alerts.models import (
     MailFolder,
     ParsingRule,
     QuarantinedMessage,
+    RuleChange,
     Silence,
+    SourceBinding,
     WebhookSource,
 )
 
@@ -112,8 +114,13 @@ class IngestedMessageAdmin(MessageAdminBase):
 
 @admin.register(QuarantinedMessage)
 class QuarantinedMessageAdmin(MessageAdminBase):
-    list_display = ("received_at", "origin", "subject", "sender", "error", "reprocessed_at")
+    list_display = ("received_at", "origin", "subject", "sender", "error", "reprocessed_at", "teach_link")
     actions = ["reprocess"]
+
+    @admin.display(description=_("correct"))
+    def teach_link(self, obj):
+        return format_html('<a href="{}?message={}">{}</a>', reverse("alerts:teach"), obj.pk,
+                           gettext("Teach the desk to read it"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(outcome=Outcome.QUARANTINED)
@@ -129,9 +136,29 @@ class QuarantinedMessageAdmin(MessageAdminBase):
 
 @admin.register(ParsingRule)
 class ParsingRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "priority", "enabled", "source", "category", "check_kind", "test_link")
+    list_display = ("name", "mode", "priority", "enabled", "source", "category", "check_kind", "created_by",
+                    "test_link")
+    list_filter = ("mode", "enabled", "source")
     list_editable = ("priority", "enabled")
     search_fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        # Every change of a rule is audited, whoever makes it and wherever.
+        before = teaching.rule_values(ParsingRule.objects.get(pk=obj.pk)) if change and obj.pk else {}
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        teaching.record_rule_change(actor=request.user, rule=obj, action="changed" if change else "created",
+                                    before=before)
+
+    def delete_model(self, request, obj):
+        teaching.record_rule_change(actor=request.user, rule=obj, action="deleted",
+                                    before=teaching.rule_values(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
     @admin.display(description=_("test"))
     def test_link(self, obj):
@@ -215,6 +242,39 @@ class SilenceAdmin(admin.ModelAdmin):
                           messages.SUCCESS)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the desk writes itself: shown, never added, changed or deleted here (an audit trail
+    is append-only; PROTECT keeps it anyway, and the admin does not offer what would fail)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RuleChange)
+class RuleChangeAdmin(ReadOnlyAdmin):
+    """The rules' audit trail."""
+
+    list_display = ("at", "rule_name", "action", "actor", "message", "incident")
+    list_filter = ("action",)
+    search_fields = ("rule_name",)
+
+
+@admin.register(SourceBinding)
+class SourceBindingAdmin(admin.ModelAdmin):
+    list_display = ("name", "tool", "folder", "sender", "charset", "enabled")
+    list_filter = ("tool", "enabled")
+    search_fields = ("name", "sender")
+
+
 @admin.register(WebhookSource)
 class WebhookSourceAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "kind", "enabled", "last_received_at", "received_count")
@@ -265,7 +325,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ReadOnlyAdmin):
     """Read-only here: incidents change through the state machine (board and API)."""
 
     list_display = ("pk", "state", "severity", "host", "check_name", "system", "occurrences", "flapping",
@@ -273,16 +333,3 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("state", "severity", "category", "flapping", "system")
     search_fields = ("host", "check_name", "dedup_key")
     inlines = [AlertInline, EventInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Incident._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # PROTECT keeps the audit trail anyway; the admin does not offer what would fail.
-        return False

@@ -41,9 +41,22 @@ class Category(models.TextChoices):
 
 
 class Source(models.TextChoices):
-    NAGIOS = "nagios", "Nagios / Icinga"
+    # The tools' own names are not translated.
+    NAGIOS = "nagios", "Nagios"
+    ICINGA = "icinga", "Icinga 2"
+    CENTREON = "centreon", "Centreon"
+    CHECKMK = "checkmk", "Checkmk"
     ZABBIX = "zabbix", "Zabbix"
     ALERTMANAGER = "alertmanager", "Alertmanager"
+    PROMETHEUSALERT = "prometheusalert", "PrometheusAlert"
+    GRAFANA = "grafana", "Grafana"
+    NIGHTINGALE = "nightingale", "Nightingale (n9e)"
+    OPENFALCON = "openfalcon", "Open-Falcon"
+    LIBRENMS = "librenms", "LibreNMS"
+    MONIT = "monit", "Monit"
+    NETDATA = "netdata", "Netdata"
+    UPTIMEKUMA = "uptimekuma", "Uptime Kuma"
+    OEM = "oem", "Oracle Enterprise Manager"
     SCRIPT = "script", _("In-house script")
     OTHER = "other", _("Other")
 

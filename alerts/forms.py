@@ -8,11 +8,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alerts.choices import Category
+from alerts.choices import AlertStatus, Category, Severity
 from alerts.models import ParsingRule
 from opsdesk.org.models import ProductionSystem
 
-__all__ = ["RuleTestForm", "BoardFilterForm", "SilenceForm"]
+__all__ = ["RuleTestForm", "BoardFilterForm", "SilenceForm", "CorrectionForm", "RuleConfirmForm"]
 
 MAX_PASTE = 2 * 1024 * 1024
 
@@ -82,3 +82,30 @@ class SilenceForm(forms.Form):
         data["duration"] = timedelta(minutes=minutes) if minutes else None
         data["category"] = data["category"] or ""
         return data
+
+
+class CorrectionForm(forms.Form):
+    """How the mail should have been read: what the operator changes (empty: as read)."""
+
+    host = forms.CharField(label=_("Host"), required=False, max_length=255)
+    check = forms.CharField(label=_("Check"), required=False, max_length=500)
+    severity = forms.ChoiceField(label=_("Severity"), required=False, choices=[("", "—"), *Severity.choices])
+    status = forms.ChoiceField(label=_("State"), required=False, choices=[("", "—"), *AlertStatus.choices])
+    category = forms.ChoiceField(label=_("Category"), required=False, choices=[("", "—"), *Category.choices])
+    last = forms.IntegerField(label=_("Try the rule on the last … mails"), min_value=1, max_value=2000,
+                              initial=200)
+
+
+class RuleConfirmForm(forms.ModelForm):
+    """The proposed rule, as the operator confirms (and may refine) it."""
+
+    last = forms.IntegerField(min_value=1, max_value=2000, initial=200, widget=forms.HiddenInput)
+
+    class Meta:
+        model = ParsingRule
+        fields = ["name", "mode", "source", "match_sender", "match_subject", "match_body", "match_check",
+                  "extract_subject", "extract_body", "set_host", "set_check", "set_severity", "set_status",
+                  "set_category"]
+        widgets = {f: forms.TextInput(attrs={"size": 70, "spellcheck": "false"})
+                   for f in ("match_sender", "match_subject", "match_body", "match_check", "extract_subject",
+                             "extract_body")}

@@ -20,7 +20,7 @@ from ipaddress import ip_address
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,11 +38,13 @@ from alerts.models import (
     MessageAttachment,
     ParsingRule,
     Silence,
+    SourceBinding,
 )
 from alerts.models.incidents import key_hash
 from alerts.parsing import Alert as ParsedAlert
 from alerts.parsing import ParseError, ParseResult, Rule
-from alerts.sources.parsepool import ParsePool, parse_many
+from alerts.parsing.binding import Binding
+from alerts.sources.parsepool import ParsePool, parse_many, parse_one
 from notifications.roster import on_duty_with_role
 from notifications.services import notify
 from opsdesk import scoping
@@ -94,8 +96,14 @@ class Inbound:
     internal_date: datetime | None = None  # when the mail server received it (IMAP INTERNALDATE)
     # Webhooks: the alerts read from the JSON, and no message-level de-duplication.
     alerts: list[ParsedAlert] | None = None
+    rejected: list[dict] = field(default_factory=list)  # webhook alerts that could not be read
     subject: str = ""
     parsed: ParseResult | ParseError | None = None
+
+    @property
+    def mailbox(self) -> str:
+        """The key a source binding names this mailbox by."""
+        return f"folder:{self.folder_id}" if self.folder_id is not None else self.origin
 
 
 @dataclass
@@ -114,6 +122,12 @@ def load_rules() -> tuple[Rule, ...]:
     return tuple(r.to_rule() for r in ParsingRule.objects.filter(enabled=True).order_by("priority", "pk"))
 
 
+def load_bindings() -> tuple[Binding, ...]:
+    """The enabled source bindings: folder bindings before sender-only ones, then by name."""
+    rows = SourceBinding.objects.filter(enabled=True).order_by(F("folder_id").asc(nulls_last=True), "name")
+    return tuple(b.to_binding() for b in rows)
+
+
 _catalogue_cache: dict[str, object] = {"at": 0.0, "hosts": frozenset()}
 
 
@@ -130,11 +144,13 @@ def _parse(items: Sequence[Inbound], rules: tuple[Rule, ...], pool: ParsePool | 
     if not todo:
         return
     hosts = known_hosts()
+    bindings = load_bindings()
     raws = [i.raw for i in todo]
+    mailboxes = [i.mailbox for i in todo]
     if pool is not None and len(todo) >= setting("OPSDESK_ALERT_PARSE_POOL_MIN_BATCH"):
-        results = pool.parse(raws, rules, hosts)
+        results = pool.parse(raws, rules, hosts, bindings, mailboxes)
     else:
-        results = parse_many(raws, rules, hosts)
+        results = parse_many(raws, rules, hosts, bindings, mailboxes)
     for item, result in zip(todo, results, strict=True):
         item.parsed = result
 
@@ -220,9 +236,12 @@ def ingest_messages(*, items: Sequence[Inbound], rules: tuple[Rule, ...] | None 
 
 
 def ingest_alerts(*, alerts: list[ParsedAlert], raw: bytes, origin: str = Origin.WEBHOOK, location: str = "",
-                  subject: str = "") -> Handled:
-    """Alerts that arrived already structured (webhooks): stored with their body, then folded."""
-    item = Inbound(raw=raw, origin=origin, location=location, alerts=alerts, subject=subject)
+                  subject: str = "", rejected: list[dict] | None = None) -> Handled:
+    """Alerts that arrived already structured (webhooks): stored with their body, then folded.
+    ``rejected`` are the payload's alerts that could not be read: recorded on the stored body (all
+    of them refused: the body is quarantined)."""
+    item = Inbound(raw=raw, origin=origin, location=location, alerts=alerts, subject=subject,
+                   rejected=list(rejected or []))
     return ingest_messages(items=[item], rules=())[0]
 
 
@@ -255,6 +274,10 @@ def _message_row(item: Inbound, raw_limit: int) -> IngestedMessage:
         row.outcome = Outcome.ALERT if item.alerts else Outcome.NOT_ALERT
         row.alert_count = len(item.alerts)
         row.reason = "" if item.alerts else _("No alerts in the payload.")
+        if item.rejected:
+            row.error = "\n".join(f"alert {r['index']}: {r['error']}" for r in item.rejected)[:2000]
+            if not item.alerts:
+                row.outcome, row.reason = Outcome.QUARANTINED, ""
         return row
     parsed = item.parsed
     result = parsed.result if isinstance(parsed, ParseError) else parsed
@@ -368,7 +391,13 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
                                                           category=alert.category, system_id=system_id)), None)
         inc = current.get(alert.dedup_key)
         opened = False
-        if alert.status == "problem":
+        stale = (inc is not None and inc.state == IncidentState.RESOLVED and inc.resolved_at is not None
+                 and at <= inc.resolved_at)
+        if alert.status == "problem" and stale:
+            # Sent before the incident was resolved and delivered after (a mail overtaken by the
+            # webhook's recovery): kept on the incident, never a reopen.
+            pass
+        elif alert.status == "problem":
             if inc is None or (inc.state == IncidentState.RESOLVED
                                and at - (inc.resolved_at or at) > reopen_window):
                 inc = Incident(dedup_key=alert.dedup_key, key_hash=key_hash(alert.dedup_key), source=alert.source,
@@ -390,6 +419,8 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
                 opened = inc.state == IncidentState.OPEN  # escalated to a louder severity
             inc.occurrences += 1
             inc.summary = alert.message or inc.summary
+            # An unsure reading flags the incident for a look; a later sure one clears the flag.
+            inc.needs_review = alert.needs_review[:300]
             if inc.system_id is None and system_id:
                 inc.system_id = system_id
             if silence is not None:
@@ -415,6 +446,7 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
         alert_rows.append(Alert(incident=inc, message=row, source=alert.source, host=alert.host[:255],
                                 check_name=alert.check[:500], severity=alert.severity, status=alert.status,
                                 category=alert.category, dedup_key=alert.dedup_key, text=alert.message,
+                                needs_review=alert.needs_review[:300],
                                 system_id=system_id, occurred_at=at, received_at=row.received_at,
                                 silence=silence))
 
@@ -431,7 +463,7 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
 
 
 INCIDENT_BATCH_FIELDS = (
-    "state", "version", "severity", "system", "summary", "last_seen", "occurrences", "silenced_count",
+    "state", "version", "severity", "system", "summary", "needs_review", "last_seen", "occurrences", "silenced_count",
     "silenced_until", "flapping", "recent_changes", "reopen_count", "acknowledged_at", "acknowledged_by",
     "resolved_at", "resolved_by", "updated_at")
 
@@ -469,20 +501,21 @@ def _notify_opened(incidents: list[Incident]) -> None:
 # --- re-processing quarantined mail --------------------------------------------------------------
 
 def message_reprocess(*, message_pk: int) -> str:
-    """Parse a stored message again with today's rules; returns its new outcome."""
-    from alerts.sources.parsepool import parse_one
-
+    """Parse a stored message that was not read as an alert (quarantined, or taken for no alert)
+    again with today's rules and bindings; returns its new outcome. Alerts read before are never
+    read twice."""
     rules = load_rules()
     with transaction.atomic():
         _lock_ingest()
         row = IngestedMessage.objects.select_for_update().get(pk=message_pk)
-        if row.outcome != Outcome.QUARANTINED:
+        if row.outcome not in (Outcome.QUARANTINED, Outcome.NOT_ALERT) or row.origin == Origin.WEBHOOK:
             return row.outcome
         if row.raw_truncated:
             row.error = _("The stored copy is truncated; it cannot be parsed again.")
             row.save(update_fields=["error"])
             return row.outcome
-        parsed = parse_one(bytes(row.raw), rules, known_hosts())
+        mailbox = f"folder:{row.folder_id}" if row.folder_id else row.origin
+        parsed = parse_one(bytes(row.raw), rules, known_hosts(), load_bindings(), mailbox)
         row.reprocessed_at = timezone.now()
         if isinstance(parsed, ParseError):
             row.error = str(parsed)[:2000]

@@ -12,5 +12,6 @@ urlpatterns = [
     path("silences/", views.silences, name="silences"),
     path("silences/<int:pk>/end/", views.silence_end, name="silence_end"),
     path("rules/test/", views.rule_test, name="rule_test"),
+    path("teach/", views.teach, name="teach"),
     path("webhooks/<slug:slug>/", webhooks.receive, name="webhook"),
 ]

@@ -17,16 +17,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from alerts import selectors, silencing
-from alerts.choices import Category
-from alerts.forms import BoardFilterForm, RuleTestForm, SilenceForm
+from alerts import selectors, silencing, teaching
+from alerts.choices import AlertStatus, Category, Severity
+from alerts.forms import BoardFilterForm, CorrectionForm, RuleConfirmForm, RuleTestForm, SilenceForm
 from alerts.models import ParsingRule, Silence
 from alerts.parsing import ParseError, parse_message
+from alerts.parsing.mime import parse_bytes
 from opsdesk.org.models import ProductionSystem
 from workflow.incidents import may_act_on_incidents
 
 __all__ = ["board", "board_feed", "incident_detail", "message_raw", "rule_test", "silences", "silence_end",
-           "ticket_url_for"]
+           "teach", "ticket_url_for"]
 
 FEED_INTERVAL_MS = 1000
 
@@ -68,7 +69,7 @@ def _board_labels() -> dict:
         "acknowledge": _("Acknowledge"), "resolve": _("Resolve"), "silence": _("Silence"),
         "ticket": _("Open service request"), "note": _("Note"), "minutes": _("Minutes"), "reason": _("Reason"),
         "confirm": _("Confirm"), "flapping": _("flapping"), "silenced": _("silenced"), "updated": _("Updated"),
-        "offline": _("Connection lost, retrying…"), "detail": _("Details"),
+        "offline": _("Connection lost, retrying…"), "detail": _("Details"), "needs_review": _("needs review"),
     }
 
 
@@ -80,7 +81,7 @@ def _incident_json(inc, now, may_act: bool) -> dict:
         "system": inc.system.name if inc.system_id else "", "system_code": inc.system.code if inc.system_id else "",
         "summary": inc.summary[:300], "first_seen": inc.first_seen.isoformat(),
         "age": timesince(inc.first_seen, now), "occurrences": inc.occurrences, "flapping": inc.flapping,
-        "silenced": inc.is_silenced, "alarming": inc.alarming,
+        "silenced": inc.is_silenced, "alarming": inc.alarming, "needs_review": inc.needs_review,
         "detail_url": reverse("alerts:incident", args=[inc.pk]), "ticket_url": ticket_url_for(inc),
         "can_acknowledge": may_act and inc.state == "open", "can_resolve": may_act,
         "can_silence": may_act,
@@ -112,6 +113,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": incident.events.select_related("actor"),
         "ticket_url": ticket_url_for(incident),
         "may_act": may_act_on_incidents(request.user),
+        "may_teach": teaching.may_teach(request.user),
     })
 
 
@@ -196,3 +198,93 @@ def rule_test(request: HttpRequest) -> HttpResponse:
         "form": form, "result": result, "error": error, "matched_rule": matched_rule,
         "tested": request.method == "POST" and form.is_valid(),
     })
+
+
+def _pk(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 12 else None
+
+
+@login_required
+def teach(request: HttpRequest) -> HttpResponse:
+    """Correct how a mail was read (from an incident or a quarantined mail): the desk proposes a
+    rule, shows what it would change on recent mail, and applies it on confirmation."""
+    if not teaching.may_teach(request.user):
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else request.GET
+    incident_pk, message_pk = _pk(data.get("incident")), _pk(data.get("message"))
+    if incident_pk is None and message_pk is None:
+        raise Http404
+    try:
+        lesson = teaching.lesson_for(user=request.user, incident_pk=incident_pk,
+                                     message_pk=None if incident_pk else message_pk)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        return render(request, "alerts/teach.html", {"problem": " ".join(exc.messages)}, status=400)
+    first = lesson.first
+    initial = {"host": first.host, "check": first.check, "severity": first.severity, "status": first.status,
+               "category": first.category} if first else {}
+    context = {"lesson": lesson, "origin": {"incident": incident_pk or "", "message": message_pk or ""},
+               "text": _excerpt(lesson.message), "reading": [_labelled(_shape(a)) for a in lesson.reading]}
+    step = request.POST.get("step") if request.method == "POST" else None
+    correction = CorrectionForm(request.POST if step == "preview" else None, initial={**initial, "last": 200})
+    context["correction"] = correction
+    status = 200
+    if step == "preview":
+        if correction.is_valid():
+            try:
+                rule = teaching.propose_rule(lesson, correction.cleaned_data)
+            except ValidationError as exc:
+                correction.add_error(None, " ".join(exc.messages))
+                status = 400
+            else:
+                last = correction.cleaned_data.get("last") or teaching.TESTER_DEFAULT_MESSAGES
+                context["rule_form"] = RuleConfirmForm(initial={
+                    **{f: getattr(rule, f) or "" for f in teaching.RULE_FORM_FIELDS}, "last": last})
+                context["tested"] = teaching.try_rule(rule, last=last)
+                context["tested_rows"] = _tester_rows(context["tested"])
+        else:
+            status = 400
+    elif step == "apply":
+        form = RuleConfirmForm(request.POST)
+        if form.is_valid():
+            rule = form.save(commit=False).to_rule()
+            tested = teaching.try_rule(rule, last=form.cleaned_data["last"])
+            try:
+                saved = teaching.rule_apply(actor=request.user, rule=rule, lesson=lesson, tested=tested)
+            except ValidationError as exc:
+                form.add_error(None, " ".join(exc.messages))
+            else:
+                messages.success(request, _("Rule %(rule)s is in force; it changed the reading of %(n)d of the "
+                                            "last %(m)d mails.") % {"rule": saved.name, "n": len(tested.changed),
+                                                                     "m": tested.tested})
+                if lesson.incident is not None:
+                    return redirect("alerts:incident", pk=lesson.incident.pk)
+                return redirect(f"{reverse('alerts:teach')}?message={lesson.message.pk}")
+        context["rule_form"] = form
+        status = 400
+    return render(request, "alerts/teach.html", context, status=status)
+
+
+def _shape(alert) -> tuple:
+    return (alert.host, alert.check, alert.severity, alert.status, alert.category, alert.needs_review)
+
+
+def _labelled(shape: tuple) -> dict:
+    """An alert's reading with the UI's words for severity, state and category."""
+    host, check, severity, status, category = shape[:5]
+    return {"host": host, "check": check, "severity": Severity(severity).label if severity in Severity.values else severity,
+            "status": AlertStatus(status).label if status in AlertStatus.values else status,
+            "category": Category(category).label if category in Category.values else category,
+            "needs_review": shape[5] if len(shape) > 5 else ""}
+
+
+def _tester_rows(tested) -> list[dict]:
+    return [{"message_pk": row.message_pk, "subject": row.subject,
+             "before": [_labelled(a) for a in row.before], "after": [_labelled(a) for a in row.after]}
+            for row in tested.changed[:50]]
+
+
+def _excerpt(message) -> str:
+    view = parse_bytes(bytes(message.raw))
+    return view.text[:4000]

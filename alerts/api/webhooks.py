@@ -41,11 +41,17 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"detail": "the body is not valid JSON"}, status=400)
     try:
-        alerts = READERS[source.kind](payload)
+        read = READERS[source.kind](payload)
     except PayloadError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    handled = services.ingest_alerts(alerts=alerts, raw=body, location=f"webhook:{source.slug}",
-                                     subject=f"{source.name}: {len(alerts)}")
+    # The good alerts are kept even when some are refused; the body is stored either way.
+    handled = services.ingest_alerts(alerts=read.alerts, raw=body, location=f"webhook:{source.slug}",
+                                     subject=f"{source.name}: {len(read.alerts)}", rejected=read.rejected)
     WebhookSource.objects.filter(pk=source.pk).update(last_received_at=timezone.now(),
                                                       received_count=F("received_count") + 1)
-    return JsonResponse({"accepted": len(alerts), "message": handled.message_pk}, status=202)
+    answer = {"accepted": len(read.alerts), "message": handled.message_pk}
+    if read.rejected:
+        # 4xx: the sender's fault, not to be retried as is (Alertmanager retries only 5xx).
+        answer.update(detail="some alerts were refused", rejected=read.rejected)
+        return JsonResponse(answer, status=422)
+    return JsonResponse(answer, status=202)

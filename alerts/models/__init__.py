@@ -2,7 +2,7 @@
 
 from alerts.models.incidents import Alert, Incident, IncidentEvent
 from alerts.models.mail import IngestedMessage, MailAccount, MailFolder, MessageAttachment, QuarantinedMessage
-from alerts.models.rules import ParsingRule
+from alerts.models.rules import ParsingRule, RuleChange, RuleMode, SourceBinding
 from alerts.models.silences import Silence
 from alerts.models.webhooks import WebhookSource
 
@@ -16,6 +16,9 @@ __all__ = [
     "MessageAttachment",
     "ParsingRule",
     "QuarantinedMessage",
+    "RuleChange",
+    "RuleMode",
+    "SourceBinding",
     "Silence",
     "WebhookSource",
 ]

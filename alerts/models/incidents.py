@@ -38,6 +38,8 @@ class Incident(IncidentWorkflow):
     silenced_count = models.PositiveIntegerField(_("silenced alerts"), default=0)
     silenced_until = models.DateTimeField(_("silenced until"), null=True, blank=True)
     flapping = models.BooleanField(_("flapping"), default=False)
+    # Why an operator should check how the mail was read (empty: the reading was sure).
+    needs_review = models.CharField(_("needs review"), max_length=300, blank=True)
     # Times of recent problem↔recovery changes (ISO strings), for flap detection.
     recent_changes = models.JSONField(default=list, blank=True, editable=False)
     reopen_count = models.PositiveIntegerField(_("reopened"), default=0)
@@ -93,6 +95,7 @@ class Alert(models.Model):
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     dedup_key = models.TextField(_("de-duplication key"))
     text = models.TextField(_("message"), blank=True)
+    needs_review = models.CharField(_("needs review"), max_length=300, blank=True)
     system = models.ForeignKey("org.ProductionSystem", verbose_name=_("production system"), null=True,
                                blank=True, on_delete=models.SET_NULL, related_name="+")
     occurred_at = models.DateTimeField(_("occurred at"))

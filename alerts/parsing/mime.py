@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
@@ -86,6 +87,10 @@ def _detect(data: bytes, final: bool) -> str:
     return data.decode("utf-8", "replace")
 
 
+# The charset of undeclared text in the message being parsed (a bound source's setting), or None.
+DEFAULT_CHARSET: ContextVar[str | None] = ContextVar("opsdesk_default_charset", default=None)
+
+
 def decode_bytes(data: bytes, charset: str | None, errors: list[str] | None = None,
                  *, final: bool = True, what: str = "body") -> str:
     """Decode ``data`` declared as ``charset``; fall back to utf-8/gb18030 detection.
@@ -101,6 +106,12 @@ def decode_bytes(data: bytes, charset: str | None, errors: list[str] | None = No
     if codec is None or codec == "ascii":
         if data.isascii():
             return data.decode("ascii")
+        # A source bound to a tool may name the charset its undeclared mail is in (GBK on AIX).
+        bound = _lookup(DEFAULT_CHARSET.get())
+        if bound:
+            text = _decode_strict(data, bound, final)
+            if text is not None:
+                return text
         return _detect(data, final)
     text = _decode_strict(data, codec, final)
     if text is not None:

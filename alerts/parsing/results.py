@@ -16,7 +16,11 @@ __all__ = [
     "CATEGORIES",
 ]
 
-SOURCES = ("nagios", "zabbix", "alertmanager", "script", "other")
+# One name per tool the desk reads (the order is the UI's); "script" is in-house scripts,
+# "other" what no tool claims.
+SOURCES = ("nagios", "icinga", "centreon", "checkmk", "zabbix", "alertmanager", "prometheusalert",
+           "grafana", "nightingale", "openfalcon", "librenms", "monit", "netdata", "uptimekuma", "oem",
+           "script", "other")
 SEVERITIES = ("critical", "major", "minor", "warning", "info")
 STATUSES = ("problem", "recovery", "ack", "none")
 CATEGORIES = ("os", "db", "web", "middleware", "mq", "app_process", "transaction", "hardware",
@@ -41,7 +45,15 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Alert:
-    """One normalised alert. ``dedup_key`` is ``source|host|check``."""
+    """One normalised alert.
+
+    ``identity`` is how the tool itself tells its alerts apart beyond host and check (Alertmanager:
+    the label set; Zabbix: the problem's event ID); ``dedup_key`` is ``source|host|check``, with
+    ``|identity`` appended when there is one, so distinct alerts never fold together.
+    ``needs_review`` is empty when the parser is sure, else why an operator should look (the state
+    was not stated and the alert was read as a problem, say). ``severity_word`` is the tool's own
+    level (``P2``, ``High``, ``严重``) before mapping, for per-source priority tables.
+    """
 
     source: str
     host: str
@@ -52,6 +64,9 @@ class Alert:
     dedup_key: str
     message: str
     fields: dict[str, str] = field(default_factory=dict, compare=False)
+    identity: str = ""
+    needs_review: str = ""
+    severity_word: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@ normalisation of host/check strings."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from .state import map_priority
 
 __all__ = [
     "KIND_CATEGORY",
@@ -11,6 +14,7 @@ __all__ = [
     "guess_category",
     "guess_kind",
     "make_dedup_key",
+    "label_identity",
     "map_severity",
     "norm",
     "one_line",
@@ -33,8 +37,17 @@ def one_line(value: str | None, limit: int = 500) -> str:
     return text[:limit]
 
 
-def make_dedup_key(source: str, host: str, check: str) -> str:
-    return f"{source}|{norm(host)}|{norm(check)}"
+def make_dedup_key(source: str, host: str, check: str, identity: str = "") -> str:
+    """``source|host|check``, plus ``|identity`` when the tool names its alerts more finely
+    (identity is kept verbatim: label values are case-sensitive)."""
+    key = f"{source}|{norm(host)}|{norm(check)}"
+    return f"{key}|{one_line(identity, 2000)}" if identity else key
+
+
+def label_identity(labels: dict[str, str]) -> str:
+    """Canonical form of a label set (sorted ``name=value`` joined by commas, values quoted as
+    Alertmanager prints them), the same for a webhook's JSON and a mail's rendered labels."""
+    return ",".join(f'{k}="{one_line(str(v), 500)}"' for k, v in sorted(labels.items()) if k)
 
 
 # --------------------------------------------------------------------------------------------
@@ -57,13 +70,18 @@ _SEVERITY_SCAN = sorted(((w, s) for w, s in _SEVERITY_EXACT.items() if len(w) > 
                         key=lambda ws: -len(ws[0]))
 
 
-def map_severity(word: str | None) -> str | None:
-    """Severity for a level word (exact, then contained word), or None when it names none."""
+def map_severity(word: str | None, overrides: Mapping[str, str] | None = None) -> str | None:
+    """Severity for a level word: a source's own table (``overrides``), then a priority code of
+    ``PRIORITY_TABLE`` (P1, S2, 紧急 ...), then a level word (exact, then contained word); None
+    when it names none."""
     if not word:
         return None
     w = norm(word).strip("[]【】()（）<>《》:：-_ ")
     if not w:
         return None
+    coded = map_priority(w, overrides)
+    if coded:
+        return coded
     if w in _SEVERITY_EXACT:
         return _SEVERITY_EXACT[w]
     for term, sev in _SEVERITY_SCAN:

@@ -369,11 +369,12 @@ class ImapPoller:
 
     def _parse_async(self, items: list[Inbound], rules):
         from alerts.conf import setting
-        from alerts.services import known_hosts
+        from alerts.services import known_hosts, load_bindings
 
         if self.pool is None or len(items) < setting("OPSDESK_ALERT_PARSE_POOL_MIN_BATCH"):
             return None
-        return self.pool.submit([i.raw for i in items], tuple(rules), known_hosts())
+        return self.pool.submit([i.raw for i in items], tuple(rules), known_hosts(), load_bindings(),
+                                [i.mailbox for i in items])
 
     def _store(self, items: list[Inbound], job, rules) -> int:
         """Commit one batch, then (only then) flag/move it on the server."""

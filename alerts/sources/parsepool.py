@@ -9,25 +9,28 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 from alerts.parsing import ParseError, Rule, parse_message
+from alerts.parsing.binding import Binding
 
 __all__ = ["parse_one", "parse_many", "ParsePool", "ParseJob"]
 
 
-def parse_one(raw: bytes, rules: tuple[Rule, ...], hosts: frozenset[str]):
+def parse_one(raw: bytes, rules: tuple[Rule, ...], hosts: frozenset[str], bindings: tuple[Binding, ...] = (),
+              mailbox: str = ""):
     """A ParseResult, or the ParseError (returned, not raised, so batches carry on)."""
     try:
-        return parse_message(raw, rules=rules, hosts=hosts)
+        return parse_message(raw, rules=rules, hosts=hosts, bindings=bindings, mailbox=mailbox)
     except ParseError as exc:
         return exc
 
 
 def _parse_chunk(args):
-    raws, rules, hosts = args
-    return [parse_one(raw, rules, hosts) for raw in raws]
+    raws, rules, hosts, bindings, mailboxes = args
+    return [parse_one(raw, rules, hosts, bindings, mailbox) for raw, mailbox in zip(raws, mailboxes, strict=True)]
 
 
-def parse_many(raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str]) -> list:
-    return _parse_chunk((raws, rules, hosts))
+def parse_many(raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str], bindings: tuple[Binding, ...] = (),
+               mailboxes: list[str] | None = None) -> list:
+    return _parse_chunk((raws, rules, hosts, bindings, mailboxes or [""] * len(raws)))
 
 
 class ParseJob:
@@ -48,15 +51,18 @@ class ParsePool:
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def submit(self, raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str]) -> ParseJob:
+    def submit(self, raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str],
+               bindings: tuple[Binding, ...] = (), mailboxes: list[str] | None = None) -> ParseJob:
         """Start parsing in the workers; the caller does other work and collects with .result()."""
+        mailboxes = mailboxes or [""] * len(raws)
         size = max(1, (len(raws) + self.workers - 1) // self.workers)
-        futures = [self._pool.submit(_parse_chunk, (raws[i:i + size], rules, hosts))
+        futures = [self._pool.submit(_parse_chunk, (raws[i:i + size], rules, hosts, bindings, mailboxes[i:i + size]))
                    for i in range(0, len(raws), size)]
         return ParseJob(futures)
 
-    def parse(self, raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str]) -> list:
-        return self.submit(raws, rules, hosts).result()
+    def parse(self, raws: list[bytes], rules: tuple[Rule, ...], hosts: frozenset[str],
+              bindings: tuple[Binding, ...] = (), mailboxes: list[str] | None = None) -> list:
+        return self.submit(raws, rules, hosts, bindings, mailboxes).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

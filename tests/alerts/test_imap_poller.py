@@ -12,6 +12,7 @@ from alerts.services import message_reprocess
 from alerts.sources.imap import ImapPoller, SimulatedCrash, connect
 from alerts.sources.locks import mailbox_lock
 from tests.alerts.conftest import imap_client, wait_for
+from tests.alerts.corpus_checks import assert_matches_sequences
 
 pytestmark = pytest.mark.imap
 
@@ -35,13 +36,7 @@ NO_HOST = (b"From: nagios@mon.bank.example\r\nSubject: ** PROBLEM Service Alert:
 def test_corpus_appended_to_dovecot_becomes_the_expected_incidents(db, org, catalogue, corpus, mailbox, mail_folder):
     mailbox.append_many([f.read_bytes() for f in corpus["files"]])
     ImapPoller(mail_folder.pk).sync_once()
-    for s in corpus["sequences"]["sequences"]:
-        incidents = list(Incident.objects.filter(dedup_key=s["dedup_key"]))
-        assert len(incidents) == s["incidents"], s["dedup_key"]
-        if s["final_state"]:
-            assert incidents[-1].state == s["final_state"]
-            assert sum(i.occurrences for i in incidents) == s["problem_alerts"]
-            assert any(i.flapping for i in incidents) == s["flapping"]
+    assert_matches_sequences(corpus)
     assert IngestedMessage.objects.filter(folder=mail_folder).count() == len(corpus["files"])
     # Everything was marked read only after it was stored; nothing is left unseen.
     assert mailbox.search("UNSEEN") == []

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.models import Alert, Incident, IncidentEvent, Silence, WebhookSource
+from alerts.models import Alert, Incident, IncidentEvent, IngestedMessage, Silence, WebhookSource
 from alerts.services import Inbound, incident_reopen, ingest_messages
 from notifications.models import Notification
 
@@ -168,8 +168,12 @@ def test_alertmanager_webhook_with_token(db, org, client):
     r = client.post("/alerts/webhooks/prom/", body, content_type="application/json",
                     headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 202 and r.json()["accepted"] == 2
-    assert set(Incident.objects.values_list("dedup_key", "severity")) == {
-        ("alertmanager|gdrc-core-app03|highcpu", "critical"), ("alertmanager|gdrc-core-app04|highcpu", "warning")}
+    assert set(Incident.objects.values_list("host", "check_name", "severity")) == {
+        ("gdrc-core-app03", "highcpu", "critical"), ("gdrc-core-app04", "highcpu", "warning")}
+    # The key carries the alert's whole label set, as Alertmanager identifies it.
+    assert Incident.objects.get(host="gdrc-core-app03").dedup_key == (
+        'alertmanager|gdrc-core-app03|highcpu|alertname="HighCPU",instance="gdrc-core-app03:9100",'
+        'severity="critical"')
     payload["status"] = "resolved"
     for a in payload["alerts"]:
         a["status"] = "resolved"
@@ -186,8 +190,11 @@ def test_generic_webhook_and_bad_payloads(db, org, client):
     post = lambda body: client.post("/alerts/webhooks/generic/", body, content_type="application/json",  # noqa: E731
                                     headers=headers)
     assert post("not json").status_code == 400
-    assert post(json.dumps({"host": "", "check": "x"})).status_code == 400
-    assert post(json.dumps({"host": "h1", "check": "x", "status": "exploded"})).status_code == 400
+    # An alert that cannot be read is refused by name (4xx, not retried); its body is kept.
+    refused = post(json.dumps({"host": "", "check": "x"}))
+    assert refused.status_code == 422 and refused.json()["rejected"] == [{"index": 0, "error": "an alert has no host"}]
+    assert post(json.dumps({"host": "h1", "check": "x", "status": "exploded"})).status_code == 422
+    assert set(IngestedMessage.objects.values_list("outcome", flat=True)) == {"quarantined"}
     r = post(json.dumps({"host": "SZHXDB01", "check": "Power supply", "severity": "严重", "message": "PSU 2 failed"}))
     assert r.status_code == 202
     incident = Incident.objects.get()

@@ -7,30 +7,7 @@ import pytest
 from alerts.choices import Outcome
 from alerts.models import Alert, Incident, IngestedMessage
 from alerts.services import Inbound, ingest_messages
-
-
-def _expected_incident_keys(corpus) -> set[str]:
-    keys = set()
-    for entry in corpus["manifest"].values():
-        for alert in entry.get("alerts") or ([entry] if entry["is_alert"] else []):
-            if alert["status"] == "problem" and not entry.get("duplicate_of"):
-                keys.add(alert["dedup_key"])
-    return keys
-
-
-def _assert_matches_sequences(corpus):
-    seq = corpus["sequences"]
-    assert seq["parameters"] == {"reopen_window_minutes": 60, "flap_changes": 4, "flap_window_minutes": 30}
-    for s in seq["sequences"]:
-        incidents = list(Incident.objects.filter(dedup_key=s["dedup_key"]).order_by("pk"))
-        assert len(incidents) == s["incidents"], s["dedup_key"]
-        if s["final_state"] is None:
-            continue
-        assert incidents[-1].state == s["final_state"], s["dedup_key"]
-        assert sum(i.occurrences for i in incidents) == s["problem_alerts"], s["dedup_key"]
-        assert any(i.flapping for i in incidents) == s["flapping"], s["dedup_key"]
-    # Every key that had a problem has exactly one incident in this corpus, and nothing else does.
-    assert set(Incident.objects.values_list("dedup_key", flat=True)) == _expected_incident_keys(corpus)
+from tests.alerts.corpus_checks import assert_matches_sequences
 
 
 def _ingest_files(files, *, batch: bool):
@@ -51,7 +28,7 @@ def test_corpus_becomes_the_incidents_of_sequences_json(db, org, catalogue, corp
             assert outcomes[name] == Outcome.ALERT, name
         else:
             assert outcomes[name] == Outcome.NOT_ALERT, name
-    _assert_matches_sequences(corpus)
+    assert_matches_sequences(corpus)
     # Non-alerts are stored, but raise nothing.
     not_alerts = [n for n, e in corpus["manifest"].items() if not e["is_alert"]]
     assert not Alert.objects.filter(message__location__in=not_alerts).exists()

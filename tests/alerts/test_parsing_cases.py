@@ -63,8 +63,8 @@ def test_icinga2_service_uses_object_names_not_display_names():
     r = parse_message(text_mail("[PROBLEM] Disk Oradata on Core DB 01 is CRITICAL!", ICINGA2_SERVICE,
                                 sender="icinga@dc.bank.example"))
     assert (r.source, r.host, r.check, r.severity, r.status, r.category) == (
-        "nagios", "szhxdb01", "disk-oradata", "critical", "problem", "os")
-    assert r.dedup_key == "nagios|szhxdb01|disk-oradata"
+        "icinga", "szhxdb01", "disk-oradata", "critical", "problem", "os")
+    assert r.dedup_key == "icinga|szhxdb01|disk-oradata"
     assert "DISK CRITICAL" in r.alerts[0].message
 
 
@@ -73,7 +73,7 @@ def test_icinga2_host_recovery_and_flapping_notice():
             "Info:    PING OK - Packet loss = 0%\n\nWhen:    2024-03-12 10:00:00 +0800\nHost:    szhxdb01\n")
     r = parse_message(text_mail("[RECOVERY] Host Core DB 01 is UP!", body))
     assert (r.source, r.host, r.check, r.severity, r.status, r.category) == (
-        "nagios", "szhxdb01", "host", "info", "recovery", "network")
+        "icinga", "szhxdb01", "host", "info", "recovery", "network")
     r = parse_message(text_mail("[FLAPPINGSTART] Host Core DB 01 is DOWN!", body.replace("UP!", "DOWN!")))
     assert (r.check, r.status, r.severity) == ("host", "none", "info")
 
@@ -84,7 +84,7 @@ def test_icinga2_classic_template_and_nagios_unknown_state():
             "Additional Info: UNKNOWN - tnsping timed out\n")
     r = parse_message(text_mail("PROBLEM - szhxdb02 - Oracle Listener is UNKNOWN", body))
     assert (r.source, r.host, r.check, r.severity, r.status, r.category) == (
-        "nagios", "szhxdb02", "oracle listener", "minor", "problem", "db")
+        "icinga", "szhxdb02", "oracle listener", "minor", "problem", "db")
 
 
 def test_nagios_host_unreachable_is_major():
@@ -194,12 +194,15 @@ def test_alertmanager_text_mixed_firing_and_resolved_without_port():
     assert r.alerts[0].fields["label.severity"] == "major"
 
 
-def test_alertmanager_same_key_folds_within_one_mail():
+def test_alertmanager_alerts_differing_by_a_label_stay_two_alerts():
     block = ("Labels:\n - alertname = TxnVolumeDrop\n - instance = gdrc-core-app04:9301\n - channel = {ch}\n"
              " - severity = critical\nAnnotations:\nSource: x\n")
     body = "Alerts Firing:\n" + block.format(ch="ATM") + block.format(ch="POS")
     r = parse_message(text_mail("[FIRING:2] TxnVolumeDrop", body, sender="alertmanager@dc.bank.example"))
-    assert [(a.host, a.check, a.category) for a in r.alerts] == [("gdrc-core-app04", "txnvolumedrop", "transaction")]
+    # Alertmanager tells them apart by their labels (channel ATM / POS): two alerts, two keys.
+    assert [(a.host, a.check, a.category) for a in r.alerts] == [("gdrc-core-app04", "txnvolumedrop", "transaction")] * 2
+    assert len({a.dedup_key for a in r.alerts}) == 2
+    assert ['channel="ATM"' in r.alerts[0].identity, 'channel="POS"' in r.alerts[1].identity] == [True, True]
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ def result_as_dict(name: str, result: ParseResult) -> dict[str, Any]:
         "sent_at": format_utc(result.sent_at),
         "alerts": [
             {"host": a.host, "check": a.check, "severity": a.severity, "status": a.status,
-             "category": a.category, "dedup_key": a.dedup_key, "message": a.message}
+             "category": a.category, "dedup_key": a.dedup_key, "identity": a.identity,
+             "needs_review": a.needs_review, "message": a.message}
             for a in result.alerts
         ],
         "subject": result.subject,

@@ -3,13 +3,35 @@
 line to ``REGISTRY`` (or calling ``register``)."""
 from __future__ import annotations
 
-from . import alertmanager, nagios, script, zabbix
+from . import (
+    alertmanager,
+    centreon,
+    checkmk,
+    grafana,
+    icinga,
+    librenms,
+    monit,
+    nagios,
+    netdata,
+    nightingale,
+    oem,
+    openfalcon,
+    prometheusalert,
+    script,
+    uptimekuma,
+    zabbix,
+)
 from .base import NoHostError, Source
 
 __all__ = ["REGISTRY", "NoHostError", "Source", "register", "get"]
 
-# Specific notifiers first; the script heuristics are the catch-all and must stay last.
-REGISTRY: list[Source] = [nagios, zabbix, alertmanager, script]  # type: ignore[list-item]
+# Specific notifiers first (a tool whose mail resembles another's comes before it: Icinga and
+# Centreon before Nagios, PrometheusAlert and Nightingale before Alertmanager); the script
+# heuristics are the catch-all and must stay last.
+REGISTRY: list[Source] = [  # type: ignore[list-item]
+    checkmk, icinga, centreon, nagios, zabbix, prometheusalert, nightingale, grafana, alertmanager,
+    openfalcon, librenms, monit, netdata, uptimekuma, oem, script,
+]
 
 
 def register(source: Source, *, before: str | None = "script") -> None:

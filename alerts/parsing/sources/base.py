@@ -6,9 +6,9 @@ from typing import Protocol
 
 from ..mime import MessageView
 from ..results import Alert, ParseError
-from ..vocab import HOST_TOKEN_RE, make_dedup_key, norm, one_line
+from ..vocab import HOST_TOKEN_RE, make_dedup_key, map_severity, norm, one_line
 
-__all__ = ["Source", "NoHostError", "make_alert", "host_from_value", "dedupe", "hosts_in"]
+__all__ = ["Source", "NoHostError", "NotAnAlert", "make_alert", "host_from_value", "dedupe", "hosts_in"]
 
 
 class Source(Protocol):
@@ -25,19 +25,35 @@ class NoHostError(ParseError):
     """A source recognised the message as an alert but found no host in it."""
 
 
+class NotAnAlert(Exception):  # noqa: N818 - an outcome, not an error
+    """A source recognised its tool's mail that reports nothing monitored (a "test notification"
+    a tool sends when its contact is configured, a digest): stored as not an alert, with ``reason``."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def make_alert(source: str, host: str, check: str, severity: str | None, status: str,
-               category: str, message: str, fields: dict[str, str] | None = None) -> Alert:
+               category: str, message: str, fields: dict[str, str] | None = None, *,
+               identity: str = "", needs_review: str = "", severity_word: str | None = None) -> Alert:
     """Normalise and apply the contract: non-problems are always ``info``, a problem without a
-    stated severity is ``warning``."""
+    stated severity is ``warning``. ``identity`` is the tool's own alert identity beyond host and
+    check; ``needs_review`` says why an operator should check the reading (empty: sure);
+    ``severity_word`` is the tool's level as written, mapped here when ``severity`` is None."""
     host, check = norm(host), norm(check)
+    word = one_line(severity_word or "", 40)
+    if severity is None and word:
+        severity = map_severity(word)
     if status != "problem":
         severity = "info"
     elif not severity:
         severity = "warning"
     clean_fields = {one_line(k, 80): one_line(v, 500) for k, v in list((fields or {}).items())[:60]}
     return Alert(source=source, host=host, check=check, severity=severity, status=status,
-                 category=category, dedup_key=make_dedup_key(source, host, check),
-                 message=one_line(message, 500), fields=clean_fields)
+                 category=category, dedup_key=make_dedup_key(source, host, check, identity),
+                 message=one_line(message, 500), fields=clean_fields, identity=one_line(identity, 2000),
+                 needs_review=one_line(needs_review, 300), severity_word=word)
 
 
 def host_from_value(value: str | None) -> str | None:

@@ -3,7 +3,16 @@
 Mostly the data centre's key/value format (``告警级别：严重`` / ``主机名称：SZHXDB01`` /
 ``监控项目：文件系统使用率`` / ``监控对象：/oraarch``), with full-width or ASCII colons, plus ad-hoc
 English one-liners. The check is ``kind`` or ``kind:object`` from the README vocabulary; a mail
-reporting several objects (two tablespaces, three file systems) yields several alerts.
+reporting several objects (two tablespaces, three file systems) yields several alerts, each with its
+own state when the mail gives one per object (a status line per block, a state column per row).
+
+State and priority follow the general rules of ``alerts/parsing/state.py``: in a transition
+(``OK -> CRIT``, ``从 正常 变为 异常``) the new state counts; a recovery needs a recovery word or state,
+and a text naming both a problem and a recovery without a transition is not one; with no evidence at all
+the alert is a problem flagged ``needs_review`` (``state.UNSURE_STATE``). Priority codes (P1, S2, 紧急,
+numeric levels) map through ``vocab.map_severity``; a priority code or a bracketed tag is never the host.
+The conventions (``告警级别：``/``主机名称：`` key/value lines, ``[级别][系统][主机]`` subjects) are those
+of the in-house scripts described in ``tests/fixtures/alert-corpus/README.md``.
 """
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import re
 from ..fields import Field, all_values, first_value, parse_fields
 from ..mime import MessageView
 from ..results import Alert
+from ..state import UNSURE_STATE, map_priority, new_state, read_state
 from ..vocab import (
     HOST_TOKEN_RE,
     OBJECTLESS_KINDS,
@@ -145,11 +155,11 @@ def find_host(fields: list[Field], subject: str) -> tuple[str | None, int]:
     # "HOST: ..." at the start, then "on HOST" / "主机HOST", then the first host-like token.
     for pattern in (rf"^\s*({_HOSTISH})\s*[:：]", rf"(?:\bon|\bhost|主机|服务器)\s*[:：]?\s*({_HOSTISH})"):
         m = re.search(pattern, subject, re.I)
-        if m and HOST_TOKEN_RE.fullmatch(m.group(1)):
+        if m and HOST_TOKEN_RE.fullmatch(m.group(1)) and map_priority(m.group(1)) is None:
             return m.group(1), -1
-    m = HOST_TOKEN_RE.search(subject)
-    if m:
-        return m.group(1), -1
+    for m in HOST_TOKEN_RE.finditer(_TAG_RE.sub(" ", subject)):
+        if map_priority(m.group(1)) is None:
+            return m.group(1), -1
     for key in IP_KEYS:
         for f in fields:
             if f.key == key:
@@ -202,7 +212,8 @@ def _split_objects(value: str, kind: str) -> list[str]:
     return out
 
 
-def _table_objects(text: str, kind: str) -> list[str]:
+def _table_objects(text: str, kind: str) -> list[tuple[str, str]]:
+    """[(object, its row)] of the first table whose header names the kind's object."""
     headers = _TABLE_HEADERS.get(kind)
     if not headers:
         return []
@@ -211,7 +222,7 @@ def _table_objects(text: str, kind: str) -> list[str]:
         tokens = line.split()
         if not tokens or tokens[0].lower().rstrip(":：") not in headers or len(tokens) < 2:
             continue
-        objects: list[str] = []
+        objects: list[tuple[str, str]] = []
         for row in lines[i + 1:i + 60]:
             if re.fullmatch(r"[\s\-=+|]*", row):
                 if objects or not row.strip():
@@ -224,8 +235,8 @@ def _table_objects(text: str, kind: str) -> list[str]:
                 obj = paths[-1] if paths else None
             else:
                 obj = cells[0] if re.fullmatch(r"[A-Za-z0-9_$#.\-/]+", cells[0]) else None
-            if obj and obj not in objects:
-                objects.append(obj)
+            if obj and obj not in [o for o, _row in objects]:
+                objects.append((obj, row[:500]))
         if objects:
             return objects
     return []
@@ -260,17 +271,18 @@ def _fallback_check(item: str | None, subject: str, host: str) -> str:
     return text[:100] or "unknown"
 
 
-def _objects(kind: str, fields: list[Field], text: str, subject: str) -> list[tuple[str, int]]:
-    """[(object, line)] for kinds that take an object."""
+def _objects(kind: str, fields: list[Field], text: str, subject: str) -> list[tuple[str, int, str]]:
+    """[(object, line, row)] for kinds that take an object (``row``: the table row it came from)."""
     found = all_values(fields, *OBJECT_KEYS)
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int, str]] = []
     for f in found:
         for obj in _split_objects(f.value, kind):
-            out.append((obj, f.line))
+            out.append((obj, f.line, ""))
     if out:
         return out
-    for obj in _table_objects(text, kind) or _listed_paths(text, kind):
-        out.append((obj, -1))
+    rows = _table_objects(text, kind) or [(p, "") for p in _listed_paths(text, kind)]
+    for obj, row in rows:
+        out.append((obj, -1, row))
     if out:
         return out
     for key in _KIND_KEYS.get(kind, ()):
@@ -278,7 +290,7 @@ def _objects(kind: str, fields: list[Field], text: str, subject: str) -> list[tu
             if f.key == key and f.value:
                 obj = _clean_object(f.value, kind)
                 if obj:
-                    return [(obj, f.line)]
+                    return [(obj, f.line, "")]
     pattern = _SUBJECT_OBJECT.get(kind)
     if pattern:
         for source_text in (subject, text[:4000]):
@@ -286,46 +298,113 @@ def _objects(kind: str, fields: list[Field], text: str, subject: str) -> list[tu
             if m:
                 obj = next((g for g in m.groups() if g), None)
                 if obj:
-                    return [(obj.rstrip(".:"), -1)]
+                    return [(obj.rstrip(".:"), -1, "")]
     return []
 
 
-def _severity_and_status(fields: list[Field], subject: str) -> tuple[str | None, str]:
+_ARROW_RE = re.compile(r"->|→|=>|⇒|>>|—>|-->|变为|变成|转为|转变为|切换为|(?i:\bto\b)")
+
+
+def _transition(*texts: str | None) -> tuple[str, str | None] | None:
+    """(new state, severity of the new state word) of the first text with a transition."""
+    for text in texts:
+        if not text:
+            continue
+        st = new_state(text[:2000])
+        if st:
+            tail = _ARROW_RE.split(text[:2000])[-1].strip()
+            word = re.match(r"[A-Za-z]{1,20}|[\u4e00-\u9fff]{1,6}", tail)
+            return st, map_severity(word.group(0)) if word else None
+    return None
+
+
+def _severity_and_status(fields: list[Field], subject: str, desc: str | None = None) -> tuple[str | None, str, bool]:
+    """(severity, status, sure) of the whole message."""
     level = first_value(fields, *LEVEL_KEYS)
     state = first_value(fields, *STATUS_KEYS)
     tags = subject_tags(subject)
+    subject_wo_tags = _TAG_RE.sub(" ", subject)
     for text in (level, state, subject):
         if text and "已确认" in text:
-            return None, "ack"
+            return None, "ack", True
+    level_sev = map_severity(level) if level and not status_from_word(level) else None
+    transition = _transition(state, subject_wo_tags, desc)
+    if transition:
+        st, word_sev = transition
+        return (level_sev or word_sev if st == "problem" else None), st, True
     if level:
         st = status_from_word(level)
         if st:
-            return None, st
-        sev = map_severity(level)
-        if sev:
+            return None, st, True
+        if level_sev:
             # Some scripts keep the original level on the all-clear mail and say so in the subject.
-            if _STRONG_RECOVERY.search(_TAG_RE.sub(" ", subject)):
-                return None, "recovery"
-            return sev, "problem"
+            if _STRONG_RECOVERY.search(subject_wo_tags):
+                return None, "recovery", True
+            return level_sev, "problem", True
     if state:
-        st = status_from_word(state)
-        if st:
-            return None, st
+        reading = read_state(state)
+        if reading.status in ("recovery", "ack") and reading.sure:
+            return None, reading.status, True
+        if reading.status == "problem" and reading.evidence:
+            return _subject_severity(state) or map_severity(state), "problem", reading.sure
     for tag in tags:
         st = status_from_word(tag)
         if st:
-            return None, st
+            return None, st, True
     severity = next((s for s in (map_severity(t) for t in tags) if s), None)
-    subject_wo_tags = _TAG_RE.sub(" ", subject)
     if severity is None:
         m = re.search(r"(?:告警|报警|级别)\s*[(（]([^)）]{1,8})[)）]", subject)
         severity = map_severity(m.group(1)) if m else None
-    st = status_from_word(subject_wo_tags)
-    if st and severity is None:
-        return None, st
     if severity is None:
+        # A bare priority code in the subject ("P1 告警 SZHXDB01 ...").
+        m = re.search(r"(?<![A-Za-z0-9_.-])((?:P|S|SEV)\d)(?![A-Za-z0-9_.-])", subject_wo_tags, re.I)
+        severity = map_priority(m.group(1)) if m else None
+    if severity is None:
+        reading = read_state(subject_wo_tags)
+        if reading.status in ("recovery", "ack") and reading.sure and status_from_word(subject_wo_tags):
+            return None, reading.status, True
+        if reading.evidence == "conflicting states":
+            # A problem word and a recovery word with no transition: never a recovery.
+            return _subject_severity(subject_wo_tags), "problem", False
         severity = _subject_severity(subject_wo_tags)
-    return severity, "problem"
+    if severity is not None:
+        return severity, "problem", True
+    worded = any(t and (_ALERT_WORDS.search(t) or (read_state(t).sure and read_state(t).status == "problem"))
+                 for t in (subject_wo_tags, desc))
+    return None, "problem", bool(worded)
+
+
+def _own_state(row: str, block: list[Field]) -> tuple[str | None, str, bool] | None:
+    """State of one object when the mail gives one per object: the object's table row, or the status /
+    level lines of its block. None when it gives none (the message's state applies)."""
+    texts = [row] if row else [f.value for f in block if f.key in STATUS_KEYS or f.key in LEVEL_KEYS]
+    for text in texts:
+        transition = _transition(text)
+        if transition:
+            st, word_sev = transition
+            return (word_sev if st == "problem" else None), st, True
+        reading = read_state(text)
+        if not reading.evidence:
+            continue
+        if reading.status != "problem":
+            return None, reading.status, reading.sure
+        cells = [c for c in re.split(r"[\s|,，]+", text) if c and not re.fullmatch(r"[\d.%/:-]+", c)]
+        severity = next((s for s in (map_severity(c) for c in cells) if s), None)
+        return severity, "problem", reading.sure
+    return None
+
+
+def _level_word(fields: list[Field], subject: str) -> str:
+    """The script's own level word as written (a 级别 line, a subject tag, a bare P-code), for a
+    source's own priority table."""
+    level = first_value(fields, *LEVEL_KEYS)
+    if level and map_severity(level):
+        return level
+    for tag in subject_tags(subject):
+        if map_severity(tag):
+            return tag
+    m = re.search(r"(?<![A-Za-z0-9_.-])((?:P|S|SEV)\d)(?![A-Za-z0-9_.-])", _TAG_RE.sub(" ", subject), re.I)
+    return m.group(1) if m else ""
 
 
 def _subject_severity(text: str) -> str | None:
@@ -345,7 +424,9 @@ def parse(msg: MessageView) -> list[Alert]:
     kind = guess_kind(item, subject, obj_field, desc, text[:3000])
     if not host:
         raise NoHostError("script alert without a host field or a host in the subject")
-    severity, status = _severity_and_status(fields, subject)
+    severity, status, sure = _severity_and_status(fields, subject, desc)
+    review = "" if sure or status != "problem" else UNSURE_STATE
+    word = _level_word(fields, subject) if status == "problem" and severity else ""
     summary = desc or subject or item or ""
     details = {}
     for f in fields[:40]:
@@ -364,14 +445,34 @@ def parse(msg: MessageView) -> list[Alert]:
     if kind is None:
         check = _fallback_check(item, subject, host)
         category = guess_category(check)
-        return [make_alert(NAME, host, check, severity, status, category, summary, details)]
+        return [make_alert(NAME, host, check, severity, status, category, summary, details, needs_review=review,
+                           severity_word=word)]
     category = category_for_kind(kind)
     if kind in OBJECTLESS_KINDS:
-        return [make_alert(NAME, host, kind, severity, status, category, summary, details)]
+        return [make_alert(NAME, host, kind, severity, status, category, summary, details, needs_review=review,
+                           severity_word=word)]
     objects = _objects(kind, fields, text, subject)
     if not objects:
-        return [make_alert(NAME, host, kind, severity, status, category, summary, details)]
-    alerts = [make_alert(NAME, host_for(line) if line >= 0 else host, f"{kind}:{obj.lower()}",
-                         severity, status, category, summary, details)
-              for obj, line in objects]
+        return [make_alert(NAME, host, kind, severity, status, category, summary, details, needs_review=review,
+                           severity_word=word)]
+    lines = sorted({line for _obj, line, _row in objects if line >= 0})
+    alerts = []
+    for obj, line, row in objects[:50]:
+        own = None
+        if len(objects) > 1:
+            if row:
+                own = _own_state(row, [])
+            elif line >= 0:
+                nxt = next((n for n in lines if n > line), 1 << 30)
+                own = _own_state("", [f for f in fields if line < f.line < nxt])
+        if own is None:
+            sev, st, ok = severity, status, sure
+        else:
+            sev, st, ok = own
+            if st == "problem" and sev is None:
+                sev = severity
+        alerts.append(make_alert(NAME, host_for(line) if line >= 0 else host, f"{kind}:{obj.lower()}",
+                                 sev, st, category, summary, details,
+                                 needs_review="" if ok or st != "problem" else UNSURE_STATE,
+                                 severity_word=word if sev == severity else ""))
     return dedupe(alerts)

@@ -144,6 +144,13 @@
     badge.textContent = inc.severity_label; badge.className = "badge sev-" + inc.severity;
     var state = inc.state_label + (inc.flapping ? " · " + labels.flapping : "") + (inc.silenced ? " · " + labels.silenced : "");
     c.state.textContent = state;
+    if (inc.needs_review) {
+      // The mail did not say clearly what it reports: read as a problem, to be checked.
+      var review = el("span", labels.needs_review, "badge needs-review");
+      review.title = inc.needs_review;
+      c.state.appendChild(document.createTextNode(" "));
+      c.state.appendChild(review);
+    }
     c.host.firstChild.textContent = inc.host;
     c.check.textContent = inc.check;
     c.system.textContent = inc.system;
