@@ -13,13 +13,18 @@ IMAP_DIR ?= $(CURDIR)/var/test-imap
 IMAP_PORT ?= 10143
 IMAPS_PORT ?= 10993
 IMAP_USERS ?= alerts:alerts-secret poller2:poller2-secret bench:bench-secret
+# `make run`, the tests and the benchmarks serve plain HTTP on loopback (DJANGO_DEBUG=false would otherwise
+# mean HTTPS only), and a DATABASE_URL needs a real key: settings refuse the development key with one.
+TEST_SECRET_KEY ?= opsdesk-test-suite-only-key-never-used-in-production-0123456789
+run test check bench: export DJANGO_HTTPS = false
+test check bench: export DJANGO_SECRET_KEY = $(TEST_SECRET_KEY)
 
 .PHONY: run test check install services check-services bench lint messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +41,7 @@ services: check-services
 	IMAPS_PORT=$(IMAPS_PORT) bash deploy/local/start-dovecot.sh $(IMAP_DIR) $(IMAP_PORT) $(IMAP_USERS) >/dev/null
 	bash deploy/local/install-browser.sh >/dev/null
 	bash deploy/local/install-alertmanager.sh >/dev/null
+	bash deploy/local/install-nginx.sh >/dev/null
 
 # What `make check` needs: PostgreSQL, Redis (two metrics tests read queue depths) and promtool.
 check-services:
@@ -61,7 +67,7 @@ check: install check-services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	DATABASE_URL=$(TEST_DATABASE_URL) OPSDESK_TEST_REDIS_URL=$(TEST_REDIS_URL) \
-	$(VENV)/bin/pytest -m "not browser and not imap and not celery" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not browser and not imap and not celery and not deploy" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -71,6 +77,20 @@ messages: install
 	for app in opsdesk workflow notifications tickets alerts reports; do \
 	  (cd $$app && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete >/dev/null); done
 	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*' >/dev/null
+
+## lock: pin every dependency with hashes in requirements/ (one universal resolution: Linux x86_64 and aarch64,
+## CPython 3.11). Run it after changing pyproject.toml's dependencies: tests/project/test_lockfile.py fails until then.
+## runtime.txt is what the image installs (deploy/Dockerfile), dev.txt adds the test and dev extras, build.txt
+## is what builds the project's own wheel (pyproject's build-system) offline.
+.PHONY: lock
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock'
+lock: install
+	mkdir -p requirements
+	$(UV_COMPILE) pyproject.toml -o requirements/runtime.txt
+	$(UV_COMPILE) pyproject.toml --extra test --extra dev -c requirements/runtime.txt -o requirements/dev.txt
+	$(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+	  | $(UV_COMPILE) - -o requirements/build.txt
 
 clean:
 	rm -rf var/opsdesk.sqlite3 var/static var/test-imap

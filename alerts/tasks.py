@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from alerts import escalation, services
+from alerts import escalation, retention, services
 
-__all__ = ["reprocess_message", "advance_escalations"]
+__all__ = ["reprocess_message", "advance_escalations", "purge_raw_mail"]
 
 
 @shared_task(name="alerts.tasks.reprocess_message", acks_late=True)
@@ -23,6 +23,12 @@ def reprocess_message(message_pk: int) -> str:
 def advance_escalations() -> int:
     """Beat: fire due escalation steps of unacknowledged incidents."""
     return escalation.escalations_advance_due()
+
+
+@shared_task(name="alerts.tasks.purge_raw_mail", acks_late=True, ignore_result=True)
+def purge_raw_mail() -> int:
+    """Beat, once a day: drop the raw copy of alert mail past OPSDESK_RETENTION_RAW_MAIL_DAYS."""
+    return retention.raw_mail_purge()
 
 
 # The name this task had while escalation lived in the notifications app; kept one release for

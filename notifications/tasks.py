@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications import conf, services
+from notifications import conf, retention, services
 
-__all__ = ["deliver_notification", "fan_out_notice", "dispatch_due_notifications"]
+__all__ = ["deliver_notification", "fan_out_notice", "dispatch_due_notifications", "purge_delivered_notifications"]
 
 # Task names are pinned: they are what the broker holds, so moving a module must not rename them.
 # The `opsdesk.notifications.tasks.*` names are the ones used before the app left the `opsdesk`
@@ -39,6 +39,12 @@ def fan_out_notice(notice_id: int) -> int:
 def dispatch_due_notifications() -> int:
     """Beat: the outbox relay (released holds, lost tasks, dead workers' sends)."""
     return services.notifications_dispatch_due()
+
+
+@shared_task(name="notifications.tasks.purge_delivered_notifications", acks_late=True, ignore_result=True)
+def purge_delivered_notifications() -> int:
+    """Beat, once a day: delete delivered notifications past OPSDESK_RETENTION_NOTIFICATIONS_DAYS."""
+    return retention.notifications_purge()
 
 
 # --- aliases for messages queued before the move (remove in the release after next) -------------

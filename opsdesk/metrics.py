@@ -1,7 +1,17 @@
 """Prometheus metrics of the desk: `/metrics`, computed from the database at scrape time.
 
-Why this design (and not prometheus_client's multiprocess mode or one exporter per process):
-the work is done by many processes on many machines — gunicorn workers, Celery workers, the
+Two kinds of figures share the one `/metrics`:
+- the business figures (this module): what the desk did, read from the database at scrape time;
+- the desk's own HTTP traffic (opsdesk/http_metrics.py): requests, latency and exceptions by view,
+  which only the web processes that served the requests know. Those are kept in
+  prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR, shared by one gunicorn's
+  workers) and added up across its workers at each scrape.
+So a business figure is the same whichever web pod answers (alerting rules take `max without
+(instance)`), while an HTTP figure is that pod's own (rules and dashboards `sum` over the pods;
+Prometheus should therefore scrape every web pod, see deploy/prometheus/prometheus.yml).
+
+Why the business figures come from the database (and not from prometheus_client's multiprocess
+mode or one exporter per process): the work is done by many processes on many machines — gunicorn workers, Celery workers, the
 pollers — and each of them writes its result into PostgreSQL in the same transaction as the work
 itself. The database is therefore the shared truth: a collector that reads a few aggregates from it
 at scrape time reports the same, correct figures whichever web worker answers the scrape, needs no
@@ -13,10 +23,10 @@ The cost: every scrape runs about a dozen aggregate queries. Each is a GROUP BY 
 column or a COUNT with a filter on an indexed column (see the models' Meta.indexes); the
 notification latency histogram is one conditional-count query over sent notifications. On a
 desk-sized database (hundreds of thousands of rows) that is a few milliseconds to a few tens of
-milliseconds; scrape every 30 s (deploy/prometheus/prometheus.yml) and point one Prometheus job
-at the web Service rather than at every pod. Results are cached per process for
-OPSDESK_METRICS_CACHE_SECONDS (default 5) so several Prometheus servers scraping at once do not
-multiply the load. What the database cannot know — per-process CPU and memory — is left to the
+milliseconds; scrape every 30 s (deploy/prometheus/prometheus.yml). Each web pod is scraped (its
+HTTP figures are its own), so with three pods the queries run three times per interval. Results
+(both kinds) are cached per process for OPSDESK_METRICS_CACHE_SECONDS (default 5) so several
+Prometheus servers scraping at once do not multiply the load. What the database cannot know — per-process CPU and memory — is left to the
 node exporter / kubelet, not exported here.
 
 Protection: `/metrics` answers only clients inside OPSDESK_METRICS_ALLOWED_NETWORKS (comma-separated
@@ -55,6 +65,8 @@ from prometheus_client.registry import Collector
 
 from alerts.models import Alert, Incident, IncidentEvent, IngestedMessage, MailFolder
 from notifications.models import Notification, NotificationStatus, SlaClock
+from opsdesk.http_metrics import http_registry
+from opsdesk.preflight import ServiceUnavailable, check_broker
 from tickets.models import RequestEvent, ServiceRequest
 from workflow.incidents import IncidentState
 
@@ -309,6 +321,14 @@ class OpsDeskCollector(Collector):
                 broker_up.add_metric([], 0.0)
             finally:
                 client.close()
+        elif url:
+            # Another broker (AMQP): up or down only; its queue depths are its own exporter's business.
+            try:
+                check_broker()
+                broker_up.add_metric([], 1.0)
+            except ServiceUnavailable as exc:
+                log.warning("metrics: %s", exc)
+                broker_up.add_metric([], 0.0)
         yield depth
         yield broker_up
 
@@ -326,14 +346,15 @@ _cache: tuple[float, bytes] | None = None
 
 
 def render_metrics(*, use_cache: bool = True) -> bytes:
-    """The exposition text (Prometheus' classic text format, which promtool checks)."""
+    """The exposition text (Prometheus' classic text format, which promtool checks): the business
+    figures, then the web processes' HTTP figures."""
     global _cache
     max_age = float(_setting("OPSDESK_METRICS_CACHE_SECONDS", "5"))
     with _cache_lock:
         now = time.monotonic()
         if use_cache and _cache is not None and now - _cache[0] < max_age:
             return _cache[1]
-        body = generate_latest(_registry)
+        body = generate_latest(_registry) + generate_latest(http_registry())
         _cache = (now, body)
         return body
 

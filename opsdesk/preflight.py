@@ -1,13 +1,20 @@
-"""Start-up checks: a missing database or broker is reported in one line naming the setting.
+"""Start-up checks: a bad setting, a missing database or broker is reported in one line naming the setting.
 
 The engineer woken at 3 a.m. should read "DATABASE_URL: cannot connect …", not a stack trace.
+manage.py runs through run_with_clear_errors; gunicorn (opsdesk/wsgi.py) and Celery
+(opsdesk/celery.py) load the settings inside exit_on_configuration_error.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["run_with_clear_errors", "check_database", "check_broker", "ServiceUnavailable"]
+__all__ = ["run_with_clear_errors", "exit_on_configuration_error", "check_database", "check_broker",
+           "ServiceUnavailable"]
+
+CONFIGURATION_ERROR = 2
 
 # Commands that start long-running processes check their services before they start.
 SERVING_COMMANDS = {"runserver", "poll_alerts", "migrate", "seed_org"}
@@ -43,22 +50,30 @@ def check_broker() -> None:
         raise ServiceUnavailable(f"CELERY_BROKER_URL: cannot connect to the broker ({exc})") from None
 
 
-def run_with_clear_errors(argv: list[str]) -> None:
+@contextmanager
+def exit_on_configuration_error(exit_code: int = CONFIGURATION_ERROR) -> Iterator[None]:
+    """A bad setting (ImproperlyConfigured, whose message names it) ends the process in one line."""
     from django.core.exceptions import ImproperlyConfigured
 
     try:
-        import django
-
-        django.setup()
-        if len(argv) > 1 and argv[1] in SERVING_COMMANDS:
-            check_database()
-            check_broker()
-        from django.core.management import execute_from_command_line
-
-        execute_from_command_line(argv)
+        yield
     except ImproperlyConfigured as exc:
         print(f"opsdesk: configuration error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(exit_code)
+
+
+def run_with_clear_errors(argv: list[str]) -> None:
+    try:
+        with exit_on_configuration_error():
+            import django
+
+            django.setup()
+            if len(argv) > 1 and argv[1] in SERVING_COMMANDS:
+                check_database()
+                check_broker()
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(argv)
     except ServiceUnavailable as exc:
         print(f"opsdesk: {exc}", file=sys.stderr)
         sys.exit(3)

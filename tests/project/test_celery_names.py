@@ -15,6 +15,10 @@ CURRENT = {
     "tickets.tasks.auto_close_answered_requests": "default",
     "alerts.tasks.advance_escalations": "alerts",
     "alerts.tasks.reprocess_message": "alerts",
+    # Retention: beat sends them to "default" (options of the schedule entry); a manual call routes by name.
+    "alerts.tasks.purge_raw_mail": "alerts",
+    "notifications.tasks.purge_delivered_notifications": "notifications",
+    "reports.tasks.purge_expired_sessions": "default",
 }
 # Names of before notifications, SLA and escalation left `opsdesk/` (kept one release).
 OLD = {

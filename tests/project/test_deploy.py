@@ -17,6 +17,7 @@ import yaml
 from django.core.management import get_commands
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+ENV_FROM = [{"configMapRef": {"name": "opsdesk-config"}}, {"secretRef": {"name": "opsdesk-env"}}]
 
 
 def procfile(path: Path) -> dict[str, str]:
@@ -83,10 +84,14 @@ def test_kubernetes_deployments_are_consistent():
         spec = deployment["spec"]
         assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
         container = spec["template"]["spec"]["containers"][0]
-        assert container["envFrom"] == [{"secretRef": {"name": "opsdesk-env"}}]
+        # Every process reads the same settings: the ConfigMap, then the Secret (its values win).
+        assert container["envFrom"] == ENV_FROM
         assert_runnable(container["command"])
     web = deployments["opsdesk-web"]["spec"]["template"]["spec"]["containers"][0]
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    migrate = next(d for d in docs if d["kind"] == "Job")
-    assert_runnable(migrate["spec"]["template"]["spec"]["containers"][0]["command"])
+    migrate = next(d for d in docs if d["kind"] == "Job")["spec"]["template"]["spec"]["containers"][0]
+    assert_runnable(migrate["command"])
+    assert migrate["envFrom"] == ENV_FROM
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    assert ENV_FROM[0]["configMapRef"]["name"] == config["metadata"]["name"]

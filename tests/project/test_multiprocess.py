@@ -100,7 +100,7 @@ def test_processes_share_the_work_and_one_poller_reads_the_mailbox(org, imap_ser
             pollers = {name: stack.poller(name) for name in ("poller1", "poller2")}
             by_pid = {proc.pid: name for name, proc in pollers.items()}
 
-            wait_for(lambda: _ready(base), 90, "gunicorn /readyz (database and broker)")
+            wait_for(lambda: _ready(base), 90, "gunicorn /readyz (database)")
             wait_for(lambda: holder_pid(folder.pk) in by_pid, 60, "a poller to take the mailbox")
             first = by_pid[holder_pid(folder.pk)]
             other = next(name for name in pollers if name != first)

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+import logging
+
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -32,6 +35,8 @@ from tickets.models import RequestType, ServiceRequest
 from workflow.engine import TransitionError
 
 __all__ = ["RequestTypeViewSet", "ServiceRequestViewSet"]
+
+logger = logging.getLogger(__name__)
 
 
 class RequestTypeViewSet(ScopedReadOnlyViewSet):
@@ -169,12 +174,23 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         return attachment_response(attachment)
 
 
-def attachment_response(attachment) -> FileResponse:
-    """Stream a stored attachment as a download (never rendered inline by the browser)."""
+def attachment_response(attachment) -> HttpResponse:
+    """Stream a stored attachment as a download (never rendered inline by the browser), through the
+    storage API (a shared volume or an S3-compatible store alike; never a filesystem path). An object
+    store that cannot be reached answers 503 with Retry-After, not a 500."""
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    except Exception as exc:  # the storage backend's own errors (botocore's, for S3)
+        error = getattr(exc, "response", None) or {}
+        if str(error.get("Error", {}).get("Code")) in {"404", "NoSuchKey"}:
+            raise Http404 from None
+        logger.warning("attachment %s: file storage unavailable: %s", attachment.pk, exc)
+        response = HttpResponse(gettext("The file store could not be reached just now. Try again in a few "
+                                        "seconds."), status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response
     response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"
