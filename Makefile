@@ -24,6 +24,8 @@ test check bench: export DJANGO_SECRET_KEY = $(TEST_SECRET_KEY)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+# python-ldap (django-auth-ldap) has no Linux wheel: it compiles against the OpenLDAP and SASL headers.
+	test -f /usr/include/ldap.h -a -f /usr/include/sasl/sasl.h || bash deploy/local/install-slapd.sh >/dev/null
 	$(PY) -m pip install -q -e '.[test,dev]'
 	touch $(STAMP)
 
@@ -43,11 +45,12 @@ services: check-services
 	bash deploy/local/install-alertmanager.sh >/dev/null
 	bash deploy/local/install-nginx.sh >/dev/null
 
-# What `make check` needs: PostgreSQL, Redis (two metrics tests read queue depths) and promtool.
+# What `make check` needs: PostgreSQL, Redis (two metrics tests read queue depths), promtool and slapd.
 check-services:
 	bash deploy/local/start-postgres.sh test test test
 	bash deploy/local/start-redis.sh 6379
 	bash deploy/local/install-promtool.sh >/dev/null
+	bash deploy/local/install-slapd.sh >/dev/null  # slapd for the directory-login tests, headers for python-ldap
 
 ## test: set up everything and run the whole suite against real services (the layer contract included:
 ## tests/project/test_layers.py runs it)

@@ -43,17 +43,33 @@ class MailFolderInline(admin.StackedInline):
     readonly_fields = STATUS_FIELDS
 
 
+class MailAccountForm(forms.ModelForm):
+    """The password is never sent back to the browser (it was in the page's HTML); left empty on a
+    change, the stored one is kept."""
+
+    password = forms.CharField(label=_("password"), required=False, strip=False,
+                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                               help_text=_("Leave empty to keep the stored password."))
+
+    class Meta:
+        model = MailAccount
+        fields = ["name", "host", "port", "security", "verify_certificate", "ca_file", "username", "password",
+                  "timeout", "enabled"]
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password", "")
+        if password:
+            return password
+        if self.instance.pk:
+            return self.instance.password
+        raise forms.ValidationError(_("This field is required."), code="required")
+
+
 @admin.register(MailAccount)
 class MailAccountAdmin(admin.ModelAdmin):
+    form = MailAccountForm
     list_display = ("name", "host", "port", "security", "username", "enabled")
     inlines = [MailFolderInline]
-
-    def get_form(self, request, obj=None, **kwargs):
-        from django import forms
-
-        form = super().get_form(request, obj, **kwargs)
-        form.base_fields["password"].widget = forms.PasswordInput(render_value=True)
-        return form
 
 
 @admin.register(MailFolder)

@@ -13,6 +13,10 @@ DEFAULTS = {
     "OPSDESK_INCIDENT_REOPEN_WINDOW_MINUTES": 60,
     "OPSDESK_INCIDENT_FLAP_CHANGES": 4,
     "OPSDESK_INCIDENT_FLAP_WINDOW_MINUTES": 30,
+    # Maintenance windows: the longest one (hours, at most 720 = 30 days), and the longest one over every
+    # host (no host, system or check named), which only an administrator may open (alerts/silencing.py).
+    "OPSDESK_SILENCE_MAX_HOURS": 720,
+    "OPSDESK_SILENCE_WILDCARD_MAX_HOURS": 4,
     # Storage limits for what arrives.
     "OPSDESK_ALERT_RAW_MAX_BYTES": 8 * 1024 * 1024,
     "OPSDESK_ALERT_ATTACHMENT_MAX_BYTES": 1024 * 1024,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts.choices import AlertStatus, Category, Severity
 from alerts.models import ParsingRule
+from alerts.silencing import MAX_SILENCE_MINUTES
 from opsdesk.org.models import ProductionSystem
 
 __all__ = ["RuleTestForm", "BoardFilterForm", "SilenceForm", "CorrectionForm", "RuleConfirmForm"]
@@ -65,6 +66,7 @@ class SilenceForm(forms.Form):
     ends_at = forms.DateTimeField(label=_("Ends at"), required=False, widget=_local_datetime_input(),
                                   input_formats=[LOCAL_MINUTE, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
     duration_minutes = forms.IntegerField(label=_("or duration (minutes)"), required=False, min_value=1,
+                                          max_value=MAX_SILENCE_MINUTES,
                                           widget=forms.NumberInput(attrs={"size": 6}))
     reason = forms.CharField(label=_("Reason"), max_length=300,
                              error_messages={"required": _("Give a reason for the maintenance window.")},

@@ -21,18 +21,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.choices import Category
+from alerts.conf import setting
 from alerts.models import Incident, IncidentEvent, Silence
 from opsdesk import scoping
 from opsdesk.org.models import ProductionSystem
 from workflow.incidents import IncidentState, may_act_on_incidents
 
-__all__ = ["SilenceListState", "MAX_SILENCE", "may_manage_silences", "silence_list", "silence_select",
+__all__ = ["SilenceListState", "MAX_SILENCE", "MAX_SILENCE_MINUTES", "is_wildcard", "may_manage_silences", "silence_list", "silence_select",
            "silence_get", "silence_create", "silence_end"]
 
 log = logging.getLogger("opsdesk.alerts")
 
 # Longer than this is almost always a typo in the end date; a longer job gets a second window.
 MAX_SILENCE = timedelta(days=30)
+# The largest number of minutes a form or the API takes at all (about 19 years): larger numbers are
+# refused before they reach timedelta (10**12 minutes overflowed it: a 500). Anything over
+# max_silence() is then refused by _clean with the rule's own message.
+MAX_SILENCE_MINUTES = 10**7
+
+
+def max_silence() -> timedelta:
+    """OPSDESK_SILENCE_MAX_HOURS (default 720 = 30 days), never above MAX_SILENCE."""
+    hours = setting("OPSDESK_SILENCE_MAX_HOURS")
+    return min(timedelta(hours=hours), MAX_SILENCE)
+
+
+def wildcard_max() -> timedelta:
+    """OPSDESK_SILENCE_WILDCARD_MAX_HOURS (default 4): how long a window over every host may last."""
+    return timedelta(hours=setting("OPSDESK_SILENCE_WILDCARD_MAX_HOURS"))
+
+
+def is_wildcard(*, host_pattern: str, check_pattern: str, system: ProductionSystem | None) -> bool:
+    """A window that names no host, system or check (a category at most) silences every host of the
+    data centre: the whole board goes quiet. Only an administrator opens one, and only for hours."""
+    return system is None and not host_pattern.strip("*? ") and not check_pattern.strip("*? ")
 
 UNRESOLVED = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
 
@@ -116,8 +138,11 @@ def _clean(*, host_pattern: str, check_pattern: str, system: ProductionSystem | 
             errors.setdefault(field, []).append(_("The end must come after the start."))
         elif ends_at <= now:
             errors.setdefault(field, []).append(_("The end is already past."))
-        elif ends_at - starts_at > MAX_SILENCE:
-            errors.setdefault(field, []).append(_("A maintenance window lasts at most 30 days."))
+        elif ends_at - starts_at > max_silence():
+            longest = max_silence()
+            errors.setdefault(field, []).append(
+                _("A maintenance window lasts at most 30 days.") if longest == MAX_SILENCE else
+                _("A maintenance window lasts at most %(hours)d hours.") % {"hours": longest.total_seconds() // 3600})
     if errors:
         raise ValidationError(errors)
     return ends_at
@@ -131,8 +156,18 @@ def silence_create(*, actor, reason: str, starts_at: datetime | None = None, end
     now = timezone.now()
     host_pattern, check_pattern, reason = host_pattern.strip(), check_pattern.strip(), reason.strip()
     starts_at = starts_at or now
+    if duration is not None and duration > MAX_SILENCE * 2:
+        duration = MAX_SILENCE * 2  # refused by _clean as too long, without date arithmetic overflowing
     ends_at = _clean(host_pattern=host_pattern, check_pattern=check_pattern, system=system, category=category,
                      starts_at=starts_at, ends_at=ends_at, duration=duration, reason=reason, now=now)
+    if is_wildcard(host_pattern=host_pattern, check_pattern=check_pattern, system=system):
+        if not actor.is_administrator:
+            raise PermissionDenied(_("A window over every host silences the whole board: only an administrator "
+                                     "may open one. Name the hosts, system or check instead."))
+        if ends_at - starts_at > wildcard_max():
+            raise ValidationError({"ends_at" if duration is None else "duration_minutes": [
+                _("A window over every host lasts at most %(hours)d hours.")
+                % {"hours": wildcard_max().total_seconds() // 3600}]})
     with transaction.atomic():
         silence = Silence.objects.create(host_pattern=host_pattern, check_pattern=check_pattern, system=system,
                                          category=category, starts_at=starts_at, ends_at=ends_at, reason=reason,

@@ -23,6 +23,7 @@ from alerts.forms import BoardFilterForm, CorrectionForm, RuleConfirmForm, RuleT
 from alerts.models import ParsingRule, Silence
 from alerts.parsing import ParseError, parse_message
 from alerts.parsing.mime import parse_bytes
+from opsdesk.inputs import ascii_int
 from opsdesk.org.models import ProductionSystem
 from workflow.incidents import may_act_on_incidents
 
@@ -187,9 +188,9 @@ def rule_test(request: HttpRequest) -> HttpResponse:
                 error = str(exc)
     else:
         initial = {}
-        rule_pk = request.GET.get("rule", "")
-        if rule_pk.isdigit():
-            existing = ParsingRule.objects.filter(pk=int(rule_pk)).first()
+        rule_pk = ascii_int(request.GET.get("rule"), minimum=1)
+        if rule_pk is not None:
+            existing = ParsingRule.objects.filter(pk=rule_pk).first()
             if existing is not None:
                 form = RuleTestForm(instance=existing)
                 return render(request, "alerts/rule_test.html", {"form": form})
@@ -201,7 +202,7 @@ def rule_test(request: HttpRequest) -> HttpResponse:
 
 
 def _pk(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
+    return ascii_int(value, minimum=1)
 
 
 @login_required

@@ -31,14 +31,9 @@ class ShiftForm(forms.Form):
 
     def __init__(self, *args, unit, **kwargs):
         super().__init__(*args, **kwargs)
-        # People of the unit (and below it), or of the unit above it who may stand in.
-        from django.db.models import Q
-
-        q = Q(unit__path__startswith=unit.path)
-        if unit.parent_id:
-            q |= Q(unit_id=unit.parent_id)
-        self.fields["person"].queryset = User.objects.filter(q, is_active=True).select_related("unit") \
-            .order_by("unit__path", "username")
+        # The unit's own people only: the roster texts them the unit's requests (DutyShift.clean).
+        self.fields["person"].queryset = User.objects.filter(unit=unit, is_active=True).select_related("unit") \
+            .order_by("username")
         self.fields["person"].label_from_instance = lambda p: f"{p} ({p.username}){' · ' + str(p.unit) if p.unit else ''}"
         self.unit = unit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +16,8 @@ from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import Unit, User
 
 __all__ = ["on_duty", "on_duty_with_role", "recipients_for_unit", "shift_create", "shift_delete", "shifts_for_unit"]
+
+logger = logging.getLogger(__name__)
 
 
 def shifts_for_unit(*, unit: Unit, start: dt.datetime, end: dt.datetime) -> QuerySet[DutyShift]:
@@ -30,6 +33,12 @@ def on_duty(unit: Unit, at: dt.datetime | None = None) -> tuple[list[User], list
     shifts = DutyShift.objects.filter(unit=unit, starts_at__lte=at, ends_at__gt=at,
                                       person__is_active=True).select_related("person")
     for shift in shifts.order_by("pk"):
+        # Second guard behind DutyShift.clean(): a shift written before that check (or past it, by
+        # hand in the database) must not send the unit's requests to a person of another unit.
+        if shift.person.unit_id != unit.pk:
+            logger.warning("roster of %s: skipped %s, who is not a person of that unit (shift %s)",
+                           unit.code, shift.person.username, shift.pk)
+            continue
         (substitutes if shift.is_substitute else regular).append(shift.person)
     return _unique(regular), _unique(substitutes)
 

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from notifications.models import Notification
 from opsdesk import scoping
+from opsdesk.inputs import ascii_int
 from opsdesk.org.models import Unit
 
 __all__ = ["notification_log", "notification_log_filter", "notifications_of", "parse_about", "LOG_RELATED"]
@@ -40,8 +41,8 @@ def notification_log_filter(queryset: QuerySet[Notification], *, person: str = "
     if person:
         person = person.strip()
         q = Q(recipient__username=person) | Q(recipient__display_name__icontains=person) | Q(address=person)
-        if person.isdigit():
-            q |= Q(recipient_id=int(person))
+        if (person_id := ascii_int(person, minimum=1)) is not None:
+            q |= Q(recipient_id=person_id)
         qs = qs.filter(q)
     if unit:
         root = Unit.objects.filter(code=unit.strip()).first()

@@ -10,15 +10,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notifications import roster, selectors, services
 from notifications.forms import LogFilterForm, MobileForm, ShiftForm
 from notifications.models import DutyShift, Notification, NotificationStatus
+from notifications.scoping import roster_units
 from opsdesk import scoping
 from opsdesk.org.choices import UnitKind
 
@@ -76,7 +78,13 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         services.notification_resend(notification=notification, actor=request.user)
         messages.success(request, _("The notification is queued again."))
-    return redirect(request.POST.get("next") or "notifications:log")
+    # Back to the page the button was on, but never to another site (an open redirect in a crafted link).
+    # (An address, never a view name: redirect("\\") would try to reverse it.)
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                                  require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return redirect("notifications:log")
 
 
 ROSTER_KINDS = (UnitKind.OPERATIONS, UnitKind.SUPPORT_GROUP, UnitKind.CITY, UnitKind.COUNTY, UnitKind.PROVINCE)
@@ -85,7 +93,7 @@ ROSTER_KINDS = (UnitKind.OPERATIONS, UnitKind.SUPPORT_GROUP, UnitKind.CITY, Unit
 @login_required
 def rosters(request: HttpRequest) -> HttpResponse:
     """Units that keep an on-duty roster, with who is on duty now."""
-    units = scoping.visible_units(request.user).filter(kind__in=ROSTER_KINDS, is_active=True).order_by("path")
+    units = roster_units(request.user).filter(kind__in=ROSTER_KINDS, is_active=True).order_by("path")
     rows = []
     for unit in units[:300]:
         regular, substitutes = roster.on_duty(unit)
@@ -95,7 +103,7 @@ def rosters(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def roster_detail(request: HttpRequest, code: str) -> HttpResponse:
-    unit = get_object_or_404(scoping.visible_units(request.user), code=code)
+    unit = get_object_or_404(roster_units(request.user), code=code)
     can_edit = request.user.is_administrator
     form = ShiftForm(request.POST or None, unit=unit)
     if request.method == "POST":

@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import got_request_exception
+from django.dispatch import receiver
+from django.urls import resolve
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -65,6 +69,13 @@ def http_registry() -> CollectorRegistry:
 
 def view_label(request) -> str:
     match = getattr(request, "resolver_match", None)
+    if match is None and getattr(request, "path_info", None):
+        # A middleware answered (or failed: a database outage while loading the session) before the
+        # URL was resolved: still count it against the view the path names.
+        try:
+            match = resolve(request.path_info)
+        except Exception:  # Resolver404 and anything odd in the path: counted as unmatched
+            match = None
     # view_name: "namespace:url_name", or the view's dotted path for a pattern without a name.
     return match.view_name if match is not None else UNMATCHED
 
@@ -106,3 +117,12 @@ class HttpMetricsMiddleware:
         exception = getattr(request, "_opsdesk_exception", None)
         if exception and status >= 500:
             EXCEPTIONS.labels(view, exception).inc()
+
+
+@receiver(got_request_exception)
+def remember_exception(sender, request=None, **kwargs):
+    # An exception raised in a middleware (a database outage while the session loads) never reaches
+    # process_exception; Django still sends this signal while handling it.
+    exc = sys.exc_info()[1]
+    if request is not None and exc is not None and not hasattr(request, "_opsdesk_exception"):
+        request._opsdesk_exception = exc.__class__.__name__

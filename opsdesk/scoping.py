@@ -56,6 +56,8 @@ __all__ = [
     "is_centre_staff",
     "sees_incidents",
     "in_subtrees",
+    "ADMINISTRATIVE_ROLES",
+    "has_working_role",
 ]
 
 # A rule narrows a queryset of its model to what an active, non-administrator person may see.
@@ -134,6 +136,16 @@ def in_subtrees(roots: list[Unit], field: str) -> Q:
     for root in roots:
         q |= Q(**{f"{field}__startswith": root.path})
     return q
+
+
+# Roles that run the desk rather than work in a unit: on their own they give no claim on a unit's data
+# (its rosters, its people's numbers). Administrators see what they administer through `restrict()`.
+ADMINISTRATIVE_ROLES = frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+
+def has_working_role(user) -> bool:
+    """Holds a role of the unit's work (teller, support, dispatch, groups, operators, managers)."""
+    return _active(user) and user.unit_id is not None and bool(set(user.roles) - ADMINISTRATIVE_ROLES)
 
 
 def _unit_kind(user) -> str | None:

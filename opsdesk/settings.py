@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+# Plain TextChoices, safe before the app registry is ready: checks OPSDESK_2FA_REQUIRED_ROLES.
+from opsdesk.org.choices import Role
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OPSDESK_VAR_DIR", BASE_DIR / "var"))
@@ -81,11 +85,22 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens stored as digests, with expiry (replaces rest_framework.authtoken; "Sessions and lockout").
+    "knox",
+    # Login lockout per account and per address ("Sessions and lockout").
+    "axes",
+    # Two factors: TOTP authenticators and single-use recovery codes ("Two factors").
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "opsdesk.org",
+    # The security audit and the configuration history (django-pghistory on django-pgtrigger; "Audit").
+    "pgtrigger",
+    "pghistory",
+    "opsdesk.audit",
     "notifications",
     "reports",
     "workflow",
@@ -109,8 +124,22 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether this session passed its second factor, then: until it has, only the two-factor pages
+    # ("Two factors").
+    "django_otp.middleware.OTPMiddleware",
+    "opsdesk.org.two_factor_middleware.TwoFactorMiddleware",
+    # Who and from where for the audit and the configuration history; audits every superuser request.
+    "opsdesk.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL bytes and lone surrogates in the path or query answer 400 (opsdesk/inputs.py, "Input").
+    "opsdesk.middleware.InputSafetyMiddleware",
+    # The Content-Security-Policy header (django-csp; the policy is in "Content-Security-Policy").
+    "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Idle and absolute session limits, password expiry ("Sessions and lockout").
+    "opsdesk.middleware.SessionPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsdesk.urls"
@@ -141,9 +170,18 @@ DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", ""), VA
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "org.User"
+# Django's four validators plus three character classes of four (opsdesk/org/password_validation.py);
+# OPSDESK_PASSWORD_MIN_LENGTH and the expiry are in "Sessions and lockout".
+OPSDESK_PASSWORD_MIN_LENGTH = env_int("OPSDESK_PASSWORD_MIN_LENGTH", 12)
+if not 8 <= OPSDESK_PASSWORD_MIN_LENGTH <= 128:
+    raise ImproperlyConfigured(f"OPSDESK_PASSWORD_MIN_LENGTH: expected 8-128 characters, got {OPSDESK_PASSWORD_MIN_LENGTH}")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": OPSDESK_PASSWORD_MIN_LENGTH}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "opsdesk.org.password_validation.CharacterClassValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -218,10 +256,105 @@ STORAGES = {
 }
 
 # --- Sign-in and cookies ---------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["opsdesk.org.backends.UnitModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any backend checks a password.
+    "axes.backends.AxesStandaloneBackend",
+    "opsdesk.org.backends.UnitModelBackend",
+]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Directory login --------------------------------------------------------------------
+# LDAP / Active Directory sign-in (django-auth-ldap; opsdesk/org/ldap.py). OPSDESK_LDAP_SERVER_URI unset:
+# off, local accounts only. Set: people sign in with their directory password; every login sets their
+# roles from their groups (OPSDESK_LDAP_ROLE_GROUPS) and their unit from an attribute or the OU holding
+# their entry, both by unit code. Local accounts with a password (break-glass) keep working through the
+# ModelBackend after it. See README "Directory login (LDAP / AD)".
+def directory_login(environ) -> dict:
+    """The AUTH_LDAP_* / OPSDESK_LDAP_* settings for `environ`; one line naming the variable if wrong."""
+    uri = environ.get("OPSDESK_LDAP_SERVER_URI", "").strip()
+    if not uri:
+        return {"AUTH_LDAP_SERVER_URI": ""}
+    import json
+
+    import ldap
+    from django_auth_ldap.config import LDAPSearch, MemberDNGroupType, NestedMemberDNGroupType
+
+    from opsdesk.org.choices import Role
+
+    def need(name: str, example: str) -> str:
+        value = environ.get(name, "").strip()
+        if not value:
+            raise ImproperlyConfigured(f"{name}: required with OPSDESK_LDAP_SERVER_URI, e.g. {example}")
+        return value
+
+    def flag(name: str, default: bool) -> bool:
+        value = environ.get(name, "").strip().lower()
+        if value in {"", "1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return default if not value else value in {"1", "true", "yes", "on"}
+        raise ImproperlyConfigured(f"{name}: expected true/false, got {value!r}")
+
+    if not uri.startswith(("ldap://", "ldaps://")):
+        raise ImproperlyConfigured(f"OPSDESK_LDAP_SERVER_URI: expected ldap://host:389 or ldaps://host:636, got {uri!r}")
+    raw = need("OPSDESK_LDAP_ROLE_GROUPS", "teller=CN=OpsDesk-Tellers,OU=Groups,DC=bank,DC=example;"
+               "county_support=CN=OpsDesk-County,OU=Groups,DC=bank,DC=example")
+    # JSON {"role": "group DN" or [DNs]} or "role=DN;role=DN" (DNs hold commas, so ";" separates).
+    try:
+        pairs = json.loads(raw) if raw.startswith("{") else dict(p.split("=", 1) for p in raw.split(";") if p.strip())
+    except ValueError:
+        raise ImproperlyConfigured('OPSDESK_LDAP_ROLE_GROUPS: expected JSON {"teller": "CN=…"} '
+                                   'or "teller=CN=…;county_support=CN=…"') from None
+    role_groups: dict[str, list[str]] = {}
+    for role, groups in pairs.items():
+        role = role.strip()
+        if role not in Role.values:
+            raise ImproperlyConfigured(f"OPSDESK_LDAP_ROLE_GROUPS: unknown role {role!r}; roles are {', '.join(Role.values)}")
+        groups = [groups] if isinstance(groups, str) else list(groups)
+        role_groups.setdefault(role, []).extend(g.strip() for g in groups if g.strip())
+    timeout = environ.get("OPSDESK_LDAP_TIMEOUT", "5").strip()
+    if not timeout.isdigit() or int(timeout) < 1:
+        raise ImproperlyConfigured(f"OPSDESK_LDAP_TIMEOUT: expected whole seconds, got {timeout!r}")
+    options = {ldap.OPT_REFERRALS: 0, ldap.OPT_NETWORK_TIMEOUT: int(timeout), ldap.OPT_TIMEOUT: int(timeout)}
+    if ca_file := environ.get("OPSDESK_LDAP_CA_FILE", "").strip():
+        if not Path(ca_file).is_file():
+            raise ImproperlyConfigured(f"OPSDESK_LDAP_CA_FILE: no such file {ca_file!r}")
+        options |= {ldap.OPT_X_TLS_CACERTFILE: ca_file, ldap.OPT_X_TLS_REQUIRE_CERT: ldap.OPT_X_TLS_DEMAND,
+                    ldap.OPT_X_TLS_NEWCTX: 0}
+    unit_attribute = environ.get("OPSDESK_LDAP_UNIT_ATTRIBUTE", "department").strip()
+    unit_from_ou = flag("OPSDESK_LDAP_UNIT_FROM_OU", False)
+    if not unit_attribute and not unit_from_ou:
+        raise ImproperlyConfigured("OPSDESK_LDAP_UNIT_ATTRIBUTE: empty and OPSDESK_LDAP_UNIT_FROM_OU off: "
+                                   "the desk cannot tell a directory user's unit")
+    user_filter = environ.get("OPSDESK_LDAP_USER_FILTER", "(sAMAccountName=%(user)s)").strip()
+    if "%(user)s" not in user_filter:
+        raise ImproperlyConfigured(f"OPSDESK_LDAP_USER_FILTER: must contain %(user)s, got {user_filter!r}")
+    group_type = NestedMemberDNGroupType if flag("OPSDESK_LDAP_NESTED_GROUPS", False) else MemberDNGroupType
+    return {
+        "AUTH_LDAP_SERVER_URI": uri,
+        "AUTH_LDAP_BIND_DN": environ.get("OPSDESK_LDAP_BIND_DN", "").strip(),
+        "AUTH_LDAP_BIND_PASSWORD": environ.get("OPSDESK_LDAP_BIND_PASSWORD", ""),
+        "AUTH_LDAP_START_TLS": flag("OPSDESK_LDAP_START_TLS", False),
+        "AUTH_LDAP_CONNECTION_OPTIONS": options,
+        "AUTH_LDAP_USER_SEARCH": LDAPSearch(
+            need("OPSDESK_LDAP_USER_SEARCH_BASE", "OU=Branches,DC=bank,DC=example"), ldap.SCOPE_SUBTREE, user_filter),
+        "AUTH_LDAP_GROUP_SEARCH": LDAPSearch(
+            need("OPSDESK_LDAP_GROUP_SEARCH_BASE", "OU=Groups,DC=bank,DC=example"), ldap.SCOPE_SUBTREE,
+            environ.get("OPSDESK_LDAP_GROUP_FILTER", "(|(objectClass=group)(objectClass=groupOfNames))").strip()),
+        "AUTH_LDAP_GROUP_TYPE": group_type(member_attr="member"),
+        "AUTH_LDAP_USER_ATTR_MAP": {"display_name": "displayName", "email": "mail", "mobile": "mobile"},
+        "AUTH_LDAP_ALWAYS_UPDATE_USER": True,  # roles and unit follow the directory at every login
+        "OPSDESK_LDAP_ROLE_GROUPS": role_groups,
+        "OPSDESK_LDAP_UNIT_ATTRIBUTE": unit_attribute,
+        "OPSDESK_LDAP_UNIT_FROM_OU": unit_from_ou,
+    }
+
+
+globals().update(directory_login(os.environ))
+if globals()["AUTH_LDAP_SERVER_URI"]:
+    # Before the local accounts' backend, whatever stands in front of both (the lockout backend first).
+    AUTHENTICATION_BACKENDS.insert(AUTHENTICATION_BACKENDS.index("opsdesk.org.backends.UnitModelBackend"),
+                                   "opsdesk.org.ldap.DirectoryBackend")
 
 # --- Transport security -----------------------------------------------------------------
 # The desk sits behind a proxy that terminates TLS (nginx, an ingress, an F5; deploy/nginx/).
@@ -279,13 +412,18 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS") or origins_from_h
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # JSON with a nesting limit and no NUL or lone surrogates (a 500 before); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": ["opsdesk.inputs.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    # A delete of what others still refer to answers 409, a unique clash 409 (opsdesk/api/errors.py).
+    "EXCEPTION_HANDLER": "opsdesk.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpsDesk API",
@@ -305,6 +443,83 @@ SPECTACULAR_SETTINGS = {
         "NotificationStatusEnum": "notifications.models.delivery.NotificationStatus",
         # A unit's "kind" and a request's or SLA policy's "level" are the same choice set.
         "UnitKindEnum": "opsdesk.org.choices.UnitKind",
+    },
+}
+
+# --- Sessions and lockout ---------------------------------------------------------------
+# A session ends after OPSDESK_SESSION_IDLE_MINUTES without a request (the live board's polling
+# counts: operators watch it all night) and OPSDESK_SESSION_MAX_HOURS after login whatever happens
+# (a shift), then the person logs in again; opsdesk/middleware.py SessionPolicyMiddleware.
+OPSDESK_SESSION_IDLE_MINUTES = env_int("OPSDESK_SESSION_IDLE_MINUTES", 30)
+OPSDESK_SESSION_MAX_HOURS = env_int("OPSDESK_SESSION_MAX_HOURS", 12)
+if not 1 <= OPSDESK_SESSION_IDLE_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured(f"OPSDESK_SESSION_IDLE_MINUTES: expected 1-1440 minutes, got {OPSDESK_SESSION_IDLE_MINUTES}")
+if not 1 <= OPSDESK_SESSION_MAX_HOURS <= 7 * 24:
+    raise ImproperlyConfigured(f"OPSDESK_SESSION_MAX_HOURS: expected 1-168 hours, got {OPSDESK_SESSION_MAX_HOURS}")
+SESSION_COOKIE_AGE = OPSDESK_SESSION_IDLE_MINUTES * 60
+# The middleware refreshes the expiry at most once a minute, not a database write per poll.
+SESSION_SAVE_EVERY_REQUEST = False
+# Days a password lives before its owner must change it at the next page; 0 = no expiry.
+OPSDESK_PASSWORD_MAX_AGE_DAYS = env_int("OPSDESK_PASSWORD_MAX_AGE_DAYS", 90)
+if OPSDESK_PASSWORD_MAX_AGE_DAYS < 0:
+    raise ImproperlyConfigured(f"OPSDESK_PASSWORD_MAX_AGE_DAYS: expected a number of days (0 = never), "
+                               f"got {OPSDESK_PASSWORD_MAX_AGE_DAYS}")
+
+# django-axes: OPSDESK_LOGIN_FAILURE_LIMIT failed logins for one account, or from one address, lock
+# that account / address on the login page, the admin and the token endpoint for
+# OPSDESK_LOGIN_LOCKOUT_MINUTES (0 = until the security administrator unlocks it in the admin).
+OPSDESK_LOGIN_FAILURE_LIMIT = env_int("OPSDESK_LOGIN_FAILURE_LIMIT", 5)
+OPSDESK_LOGIN_LOCKOUT_MINUTES = env_int("OPSDESK_LOGIN_LOCKOUT_MINUTES", 30)
+if not 1 <= OPSDESK_LOGIN_FAILURE_LIMIT <= 100:
+    raise ImproperlyConfigured(f"OPSDESK_LOGIN_FAILURE_LIMIT: expected 1-100 attempts, got {OPSDESK_LOGIN_FAILURE_LIMIT}")
+if OPSDESK_LOGIN_LOCKOUT_MINUTES < 0:
+    raise ImproperlyConfigured(f"OPSDESK_LOGIN_LOCKOUT_MINUTES: expected minutes (0 = until unlocked), "
+                               f"got {OPSDESK_LOGIN_LOCKOUT_MINUTES}")
+AXES_FAILURE_LIMIT = OPSDESK_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=OPSDESK_LOGIN_LOCKOUT_MINUTES) if OPSDESK_LOGIN_LOCKOUT_MINUTES else None
+# Each on its own: an account under attack from many addresses, an address trying many accounts.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A right password clears the person's own failures from that address, no one else's (LockoutHandler).
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "opsdesk.org.authentication.LockoutHandler"
+# Successful logins are the security audit's record (opsdesk/audit/); axes' own log would also open an
+# empty session for every API token issued.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "opsdesk.org.authentication.lockout_response"
+# The client address is the one TrustedProxyMiddleware leaves: X-Forwarded-For only from
+# OPSDESK_TRUSTED_PROXIES, else the socket peer (opsdesk/middleware.py client_address).
+AXES_CLIENT_IP_CALLABLE = "opsdesk.middleware.client_address"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; OPSDESK_API_TOKEN_TTL_HOURS after
+# it is issued a token stops working (default a week); logging out revokes it.
+OPSDESK_API_TOKEN_TTL_HOURS = env_int("OPSDESK_API_TOKEN_TTL_HOURS", 7 * 24)
+if not 1 <= OPSDESK_API_TOKEN_TTL_HOURS <= 90 * 24:
+    raise ImproperlyConfigured(f"OPSDESK_API_TOKEN_TTL_HOURS: expected 1-2160 hours, got {OPSDESK_API_TOKEN_TTL_HOURS}")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=OPSDESK_API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# --- Content-Security-Policy -----------------------------------------------------------
+# django-csp 4.x. Everything from the desk itself: no inline script, style or event handler in the
+# desk's templates (scripts and styles are static files), no plugins, no framing, forms post only
+# here. The board's alarm uses the Web Audio API (no media file); media-src stays 'self' for one.
+# The API docs (Swagger UI) get their own relaxed policy on their views (opsdesk/api/urls.py).
+CSRF_FAILURE_VIEW = "opsdesk.views.csrf_failure"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "media-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 
@@ -342,7 +557,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": OPSDESK_LOG_FORMAT,
                              **({"stream": "ext://sys.stdout"} if OPSDESK_LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": OPSDESK_LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # A refused request (403, 400) is one warning line, not a traceback (opsdesk/logfilters.py).
+    "filters": {"client_errors": {"()": "opsdesk.logfilters.ClientErrorTracebackFilter"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django.request": {"filters": ["client_errors"]},
+                # django-axes logs every login at INFO; the security audit records them (opsdesk/audit/).
+                "axes": {"level": "WARNING"}},
 }
 # A Celery worker would replace these handlers with its own plain ones; JSON must stay JSON.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = OPSDESK_LOG_FORMAT != "json"
@@ -400,6 +620,36 @@ for _name in ("OPSDESK_RETENTION_RAW_MAIL_DAYS", "OPSDESK_RETENTION_NOTIFICATION
 if OPSDESK_RETENTION_BATCH_SIZE < 1:
     raise ImproperlyConfigured(f"OPSDESK_RETENTION_BATCH_SIZE: expected a positive integer, "
                                f"got {OPSDESK_RETENTION_BATCH_SIZE}")
+
+# --- Two factors ------------------------------------------------------------------------
+# TOTP (django-otp) after the password; the rule of who must is opsdesk/org/two_factor.py
+# requires_two_factor(): administrators of every kind and the provincial roles (dispatcher, operator,
+# managers of the provincial centre and operations department). Anyone else may enrol and is then asked too.
+# false = nobody must (test suites, trials; never in production).
+OPSDESK_2FA_REQUIRED = env_bool("OPSDESK_2FA_REQUIRED", default=True)
+# More roles that must, comma-separated role names (e.g. "city_support,county_support").
+OPSDESK_2FA_REQUIRED_ROLES = env_list("OPSDESK_2FA_REQUIRED_ROLES")
+_unknown_roles = sorted(set(OPSDESK_2FA_REQUIRED_ROLES) - set(Role.values))
+if _unknown_roles:
+    raise ImproperlyConfigured(f"OPSDESK_2FA_REQUIRED_ROLES: unknown roles {', '.join(_unknown_roles)} "
+                               f"(known: {', '.join(Role.values)})")
+# true = everyone must.
+OPSDESK_2FA_FOR_ALL = env_bool("OPSDESK_2FA_FOR_ALL", default=False)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = os.environ.get("OPSDESK_2FA_ISSUER", "").strip() or "OpsDesk"
+# Each wrong code doubles the wait before the next try (1 s, 2 s, 4 s…), per device.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# No key or QR code of anybody's device in the admin (opsdesk/org/admin_two_factor.py).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# --- Audit ------------------------------------------------------------------------------
+# The security audit (opsdesk/audit/: sign-ins, lockouts, role and permission changes, superuser use) and
+# the configuration history (django-pghistory event tables, before/after values, written by PostgreSQL
+# triggers) are append-only in PostgreSQL itself and never purged (kept beyond the 180 days the bank's
+# standard asks). On the embedded SQLite default the history is not kept (no triggers); the security
+# audit is. The event tables refuse UPDATE and DELETE:
+PGHISTORY_APPEND_ONLY = True
 
 # --- OpsDesk ----------------------------------------------------------------------------
 # Where the embedded default picks up alert e-mails (a Maildir: drop files into new/).

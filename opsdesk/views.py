@@ -16,7 +16,8 @@ from django.views.decorators.cache import never_cache
 
 from opsdesk.org.navigation import start_page_for
 
-__all__ = ["home", "healthz", "readyz", "server_error"]
+__all__ = ["home", "healthz", "readyz", "server_error", "bad_request", "permission_denied", "page_not_found",
+           "csrf_failure", "bad_request_response"]
 
 RETRY_AFTER_SECONDS = 5
 
@@ -81,3 +82,41 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+# The 4xx pages: Chinese first, inside the site's layout (navigation for a logged-in person), and for
+# /api/ a JSON body with `detail`, as DRF answers. Django's defaults are bare English pages.
+
+def _error_response(request: HttpRequest, status: int, template: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, template, {"message": message}, status=status)
+
+
+def bad_request_response(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 with a reason the person can act on (InputSafetyMiddleware, handler400)."""
+    return _error_response(request, 400, "400.html", message)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    return bad_request_response(request, _("The request could not be understood. Check the address or the "
+                                           "values you entered and try again."))
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    # A service's refusal carries its own translated reason; show it, else the general one.
+    reason = str(exception) if exception is not None and str(exception) else ""
+    return _error_response(request, 403, "403.html",
+                           reason or _("You do not have permission to see or do this."))
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return _error_response(request, 404, "404.html",
+                           _("There is nothing at this address, or it is not one you may see."))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the form was stale or posted from elsewhere; the reason stays in the log."""
+    message = _("The form could not be accepted: it was open too long or was sent from another site. Go back, "
+                "reload the page and send it again.")
+    return _error_response(request, 403, "csrf_failure.html", message)

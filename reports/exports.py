@@ -10,7 +10,7 @@ from openpyxl.styles import Font
 
 from reports.selectors import Table
 
-__all__ = ["table_csv", "table_xlsx", "table_records", "plain_value"]
+__all__ = ["table_csv", "table_xlsx", "table_records", "plain_value", "inert"]
 
 
 def table_records(table: Table) -> list[list]:
@@ -30,11 +30,23 @@ def plain_value(value):
     return str(value)
 
 
+# A text cell starting with one of these is a formula to Excel/WPS/LibreOffice (CSV and XLSX alike):
+# a unit or system name "=HYPERLINK(…)" would run when the manager opens the export (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """A text value a spreadsheet shows as text: a leading formula character gets a ' before it."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def table_csv(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for record in table_records(table):
-        writer.writerow(["" if v is None else v for v in record])
+        writer.writerow(["" if v is None else inert(v) for v in record])
     # A byte-order mark, so that spreadsheet programs read the Chinese right.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -45,7 +57,7 @@ def table_xlsx(table: Table) -> bytes:
     sheet.title = table.slug
     records = table_records(table)
     for record in records:
-        sheet.append(record)
+        sheet.append([inert(v) for v in record])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     if table.total:

@@ -9,6 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.inputs import MAX_INT, BoundedDateField
+
 __all__ = ["ReportFilterForm", "ReportFilter", "MAX_RANGE_DAYS"]
 
 MAX_RANGE_DAYS = 3 * 366
@@ -34,13 +36,13 @@ class ReportFilter:
 
 
 class ReportFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    unit = forms.IntegerField(label=_("Unit"), required=False, min_value=1, widget=forms.HiddenInput)
+    date_from = BoundedDateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    unit = forms.IntegerField(label=_("Unit"), required=False, min_value=1, max_value=MAX_INT, widget=forms.HiddenInput)
     grain = forms.ChoiceField(label=_("Grain"), choices=GRAINS, required=False)
-    compare_from = forms.DateField(label=_("Compare from"), required=False,
+    compare_from = BoundedDateField(label=_("Compare from"), required=False,
                                    widget=forms.DateInput(attrs={"type": "date"}))
-    compare_to = forms.DateField(label=_("Compare to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    compare_to = BoundedDateField(label=_("Compare to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.audit.history import append_only_trigger, track_configuration
 from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import Unit
 from tickets.fields import validate_field_list
@@ -27,6 +28,7 @@ __all__ = ["RequestType", "ServiceRequest", "RequestAccess", "RequestEvent", "Co
            "AuditTrailIsAppendOnly"]
 
 
+@track_configuration()
 class RequestType(models.Model):
     """A kind of request and the form a teller fills for it. `fields` is a list of
     {"name", "label", "kind", "required", "max_length"?, "choices"?: [[value, label], …]}."""
@@ -188,6 +190,8 @@ class RequestEvent(AppendOnlyModel):
         verbose_name_plural = _("request events")
         ordering = ["request", "version", "pk"]
         constraints = [models.UniqueConstraint(fields=["request", "version"], name="tickets_event_version_once")]
+        # Append-only in PostgreSQL itself, not only in the model's save()/delete().
+        triggers = [append_only_trigger()]
 
     def __str__(self) -> str:
         return f"{self.request_id} v{self.version} {self.name}"

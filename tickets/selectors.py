@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alerts.selectors import open_incidents_for_system
 from opsdesk import scoping
@@ -83,8 +85,18 @@ def attachment_list(*, user, request: ServiceRequest) -> QuerySet[Attachment]:
     return scoping.restrict(user, Attachment.objects.filter(request=request)).select_related("uploaded_by")
 
 
-def known_incidents_for_system(system) -> list:
-    """Open incidents of a production system (tickets reads the alerts app's selectors, one way)."""
+def known_incidents_for_system(*, user, system) -> list[str]:
+    """What `user` is told of the open incidents of a production system (tickets reads the alerts
+    app's selectors, one way). The people on the alert board (and administrators) read the incidents
+    by host and check; everyone else, a teller above all, reads plain words without internal names:
+    a known fault is being handled, and since when."""
     if system is None:
         return []
-    return list(open_incidents_for_system(system)[:5])
+    incidents = list(open_incidents_for_system(system)[:5])
+    if not incidents:
+        return []
+    if user.is_administrator or scoping.sees_incidents(user):
+        return [str(incident) for incident in incidents]
+    since = timezone.localtime(min(incident.first_seen for incident in incidents))
+    shown = since.strftime("%H:%M") if since.date() == timezone.localdate() else since.strftime("%m-%d %H:%M")
+    return [_("A known fault is being handled since %(time)s.") % {"time": shown}]

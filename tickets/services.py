@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -20,6 +22,7 @@ from workflow import engine
 from workflow.requests import SUBMIT, RequestState
 
 __all__ = [
+    "SubmissionKeyReused",
     "request_create",
     "request_transition",
     "request_comment_add",
@@ -46,6 +49,8 @@ def request_create(*, requester, request_type: RequestType, subject: str, system
     if submission_key:
         earlier = _filed_with(requester, submission_key)
         if earlier is not None:
+            _require_same_submission(earlier, request_type=request_type, subject=subject, system=system,
+                                     data=data or {})
             return earlier
     if not request_type.is_active:
         raise ValidationError({"request_type": [_("This request type is no longer offered.")]})
@@ -85,6 +90,33 @@ def request_create(*, requester, request_type: RequestType, subject: str, system
         return earlier
     request.replayed = False
     return request
+
+
+class SubmissionKeyReused(ValidationError):
+    """A submission key sent again with a different request: a client bug, not a retry (API: 422)."""
+
+
+def _fingerprint(*, request_type_id, subject: str, system_id, data: dict) -> str:
+    return json.dumps([request_type_id, (subject or "").strip(), system_id, data], sort_keys=True,
+                      cls=DjangoJSONEncoder)
+
+
+def _require_same_submission(earlier: ServiceRequest, *, request_type: RequestType, subject: str, system,
+                             data: dict) -> None:
+    """A retry repeats the request; the same key with other content would silently get the first
+    request back and lose the second, so it is refused. Compared with what the first one stored."""
+    try:
+        clean_data = clean_type_data(request_type, data)
+    except ValidationError:
+        clean_data = data
+    sent = _fingerprint(request_type_id=request_type.pk, subject=subject,
+                        system_id=system.pk if system is not None else None, data=clean_data)
+    stored = _fingerprint(request_type_id=earlier.request_type_id, subject=earlier.subject,
+                          system_id=earlier.system_id, data=earlier.data)
+    if sent != stored:
+        raise SubmissionKeyReused({"submission_key": [gettext(
+            "This submission key was already used for request %(number)s with different content; "
+            "use a new key for a new request.") % {"number": earlier.number}]}, code="submission_key_reused")
 
 
 def _filed_with(requester, submission_key: str) -> ServiceRequest | None:

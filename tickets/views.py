@@ -82,7 +82,7 @@ def new_of_type(request: HttpRequest, code: str) -> HttpResponse:
     incidents = {}
     if request_type.system_required:
         for system in ProductionSystem.objects.filter(is_active=True):
-            found = selectors.known_incidents_for_system(system)
+            found = selectors.known_incidents_for_system(user=request.user, system=system)
             if found:
                 incidents[system.pk] = (system, found)
     return render(request, "tickets/new_of_type.html",
@@ -130,7 +130,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attachments": selectors.attachment_list(user=request.user, request=obj),
         "comment_form": CommentForm(),
         "attachment_form": AttachmentForm(),
-        "known_incidents": selectors.known_incidents_for_system(obj.system),
+        "known_incidents": selectors.known_incidents_for_system(user=request.user, system=obj.system),
         "fields": _labelled_data(obj),
     })
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from alerts.choices import Category
 from alerts.models import Alert, Incident, IncidentEvent, Silence
+from alerts.silencing import MAX_SILENCE_MINUTES
 from opsdesk.org.models import ProductionSystem
 
 __all__ = ["IncidentSerializer", "IncidentDetailSerializer", "ActionSerializer", "SilenceInputSerializer",
@@ -106,7 +107,7 @@ class SilenceCreateSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                         help_text=_("Give this or duration_minutes."))
     duration_minutes = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
-                                                help_text=_("Give this or ends_at."))
+                                                max_value=MAX_SILENCE_MINUTES, help_text=_("Give this or ends_at."))
     # Blank passes here so that the service gives the one message for a missing reason.
     reason = serializers.CharField(max_length=300, allow_blank=True, trim_whitespace=True)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import django_filters
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status
@@ -157,7 +158,8 @@ class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         if self.action != "list":
             state = silencing.SilenceListState.ALL
         elif state not in silencing.SilenceListState.CHOICES:
-            raise serializers.ValidationError({"state": [f"One of: {', '.join(silencing.SilenceListState.CHOICES)}."]})
+            raise serializers.ValidationError({"state": [_("One of: %(choices)s.")
+                                                         % {"choices": ", ".join(silencing.SilenceListState.CHOICES)}]})
         return silencing.silence_select(super().get_queryset(), state=state)
 
     def create(self, request, *args, **kwargs):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alerts.choices import ALARM_SEVERITIES, AlertStatus, Category, Severity, Source
+from opsdesk.audit.history import append_only_trigger
 from workflow.audit import AppendOnlyModel
 from workflow.incidents import IncidentState, IncidentWorkflow
 
@@ -130,6 +131,8 @@ class IncidentEvent(AppendOnlyModel):
         verbose_name = _("incident event")
         verbose_name_plural = _("incident events")
         ordering = ["at", "pk"]
+        # Append-only in PostgreSQL itself, not only in the model's save()/delete().
+        triggers = [append_only_trigger()]
 
     def __str__(self) -> str:
         return f"{self.action} {self.source_state}→{self.target_state}"

@@ -7,10 +7,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.choices import Origin, Outcome, Security
+from opsdesk.audit.history import track_configuration
+from opsdesk.fields import EncryptedTextField
 
 __all__ = ["MailAccount", "MailFolder", "IngestedMessage", "MessageAttachment", "QuarantinedMessage"]
 
 
+@track_configuration(exclude=["password"])  # never a secret in the history
 class MailAccount(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     host = models.CharField(_("server"), max_length=255)
@@ -20,7 +23,8 @@ class MailAccount(models.Model):
     ca_file = models.CharField(_("CA file"), max_length=255, blank=True,
                                help_text=_("PEM file of the certificate authority (for an in-house CA)."))
     username = models.CharField(_("user name"), max_length=255)
-    password = models.CharField(_("password"), max_length=255)
+    # Encrypted at rest (opsdesk.fields); the poller reads the plaintext through the field.
+    password = EncryptedTextField(_("password"))
     timeout = models.PositiveIntegerField(_("timeout (seconds)"), default=30)
     enabled = models.BooleanField(_("enabled"), default=True)
 
@@ -33,6 +37,8 @@ class MailAccount(models.Model):
         return self.name
 
 
+@track_configuration(fields=["account", "name", "processed_folder", "quarantine_folder", "mark_seen",
+                              "use_idle", "poll_interval", "rescan_interval", "batch_size", "enabled"])
 class MailFolder(models.Model):
     """One mailbox the poller watches; one poller holds it at a time (see alerts.sources.locks)."""
 

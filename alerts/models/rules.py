@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from alerts.choices import AlertStatus, Category, Severity, Source
 from alerts.parsing import Rule, validate_rule
 from alerts.parsing.binding import Binding
+from opsdesk.audit.history import track_configuration
 from workflow.audit import AppendOnlyModel
 
 __all__ = ["ParsingRule", "RuleMode", "RuleChange", "SourceBinding"]
@@ -24,6 +25,7 @@ class RuleMode(models.TextChoices):
     CORRECT = "correct", _("Correct what a tool's reader read")
 
 
+@track_configuration(exclude=["updated_at"])
 class ParsingRule(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     priority = models.IntegerField(_("priority"), default=100, help_text=_("Lower runs first."))
@@ -105,6 +107,7 @@ class RuleChange(AppendOnlyModel):
         return f"{self.action} {self.rule_name}"
 
 
+@track_configuration()
 class SourceBinding(models.Model):
     """A mailbox folder or a sender declared as a given tool, so the desk does not guess."""
 

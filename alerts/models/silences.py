@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alerts.choices import Category
+from opsdesk.audit.history import track_configuration
 
 __all__ = ["Silence"]
 
@@ -21,6 +22,7 @@ class SilenceQuerySet(models.QuerySet):
         return self.filter(starts_at__lte=at, ends_at__gt=at)
 
 
+@track_configuration()
 class Silence(models.Model):
     host_pattern = models.CharField(_("host pattern"), max_length=255, blank=True,
                                     help_text=_("Shell-style pattern, e.g. szhxdb* ; empty matches any host."))

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from alerts.choices import WebhookKind
+from opsdesk.audit.history import track_configuration
 
 __all__ = ["WebhookSource", "new_token", "token_digest"]
 
@@ -21,6 +22,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@track_configuration(fields=["name", "slug", "kind", "enabled"])
 class WebhookSource(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("URL name"), max_length=50, unique=True,

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from notifications.models import DutyShift, Notification
+from notifications.models import Channel, DutyShift, Notification
 from opsdesk.org.models import Unit, User
+from opsdesk.org.privacy import visible_mobile
 
 __all__ = ["NotificationSerializer", "MyNotificationSerializer", "DutyShiftSerializer", "MobileSerializer"]
 
@@ -20,6 +22,13 @@ class NotificationSerializer(serializers.ModelSerializer):
                   "attempts", "last_error", "digest_count", "merged_into", "not_before", "next_attempt_at",
                   "provider_message_id", "created_at", "sent_at", "latency_seconds"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if "address" in data and instance.channel == Channel.SMS:
+            request = self.context.get("request")
+            data["address"] = visible_mobile(getattr(request, "user", None), instance.recipient, instance.address)
+        return data
 
     def get_about(self, obj: Notification) -> str | None:
         if obj.content_type_id is None:
@@ -40,6 +49,12 @@ class DutyShiftSerializer(serializers.ModelSerializer):
     class Meta:
         model = DutyShift
         fields = ["id", "unit", "person", "starts_at", "ends_at", "is_substitute", "note"]
+
+    def validate(self, attrs):
+        unit, person = attrs.get("unit"), attrs.get("person")
+        if unit is not None and person is not None and person.unit_id != unit.pk:
+            raise serializers.ValidationError({"person": [_("Only people of this unit may be on its roster.")]})
+        return attrs
 
 
 class MobileSerializer(serializers.Serializer):

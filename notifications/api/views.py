@@ -20,7 +20,7 @@ from notifications.api.serializers import (
     NotificationSerializer,
 )
 from notifications.models import DutyShift, Notification, NotificationStatus
-from opsdesk import scoping
+from notifications.scoping import roster_units
 from opsdesk.api.base import IsAdministratorOrReadOnly, Scope, ScopedGenericViewSet, ScopedReadOnlyViewSet
 from opsdesk.api.errors import service_errors
 
@@ -111,7 +111,7 @@ class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     def on_duty(self, request):
         """Who a hand-off to this unit reaches now."""
         code = request.query_params.get("unit", "")
-        unit = scoping.visible_units(request.user).filter(code=code).first()
+        unit = roster_units(request.user).filter(code=code).first()
         if unit is None:
             raise ValidationError({"unit": [_("Unknown unit, or not one you may see.")]})
         regular, substitutes = roster.on_duty(unit)

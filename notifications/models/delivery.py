@@ -14,6 +14,8 @@ from django.db import models
 from django.template import Template, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.audit.history import track_configuration
+
 __all__ = ["Notification", "NotificationStatus", "Channel", "NotificationTemplate", "PENDING_STATUSES", "PendingNotice"]
 
 
@@ -128,6 +130,7 @@ def validate_template_body(value: str) -> None:
         raise ValidationError(_("The template does not parse: %(error)s"), params={"error": exc}) from None
 
 
+@track_configuration(exclude=["updated_at"])
 class NotificationTemplate(models.Model):
     """The text of one kind of message, in Chinese, edited by administrators.
 

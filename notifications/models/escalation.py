@@ -8,11 +8,13 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.audit.history import track_configuration
 from opsdesk.org.choices import Role
 
 __all__ = ["EscalationPolicy", "EscalationStep", "EscalationRun"]
 
 
+@track_configuration()
 class EscalationPolicy(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # Comma-separated incident severities this chain applies to, e.g. "critical,major".
@@ -32,6 +34,7 @@ class EscalationPolicy(models.Model):
         return severity in {s.strip() for s in self.severities.split(",") if s.strip()}
 
 
+@track_configuration()
 class EscalationStep(models.Model):
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(_("order"))

@@ -7,9 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.audit.history import track_configuration
+
 __all__ = ["DutyShift"]
 
 
+@track_configuration()
 class DutyShift(models.Model):
     """One person on duty for one unit from `starts_at` to `ends_at`.
 
@@ -44,3 +47,7 @@ class DutyShift(models.Model):
             raise ValidationError({"ends_at": _("A shift may last at most 31 days.")})
         if self.person_id and not self.person.is_active:
             raise ValidationError({"person": _("This person's account is disabled.")})
+        # A roster sends the unit's requests to its members: a person of another unit would be texted
+        # requests they have no business seeing.
+        if self.person_id and self.unit_id and self.person.unit_id != self.unit_id:
+            raise ValidationError({"person": _("Only people of this unit may be on its roster.")})

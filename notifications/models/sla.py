@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.audit.history import track_configuration
 from opsdesk.org.choices import UnitKind
 
 __all__ = ["SlaPolicy", "SlaClock"]
@@ -15,6 +16,7 @@ __all__ = ["SlaPolicy", "SlaClock"]
 LEVEL_CHOICES = UnitKind.choices
 
 
+@track_configuration()
 class SlaPolicy(models.Model):
     """Targets for requests of one type at one level. Blank type or level means "any"; the most
     specific active policy wins."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,7 @@ __all__ = [
     "ScopedModelViewSet",
     "ScopedViewSet",
     "IsAdministratorOrReadOnly",
+    "MayReadApiDocs",
 ]
 
 
@@ -85,6 +87,14 @@ class IsAdministratorOrReadOnly(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return bool(request.user and request.user.is_authenticated)
         return bool(request.user and request.user.is_authenticated and request.user.is_administrator)
+
+
+class MayReadApiDocs(permissions.BasePermission):
+    """The OpenAPI schema and the API docs: for anyone while DJANGO_DEBUG is on (a developer's
+    machine), otherwise for logged-in people only: the schema maps every endpoint and parameter."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.DEBUG or bool(request.user and request.user.is_authenticated)
 
 
 class ScopedGenericViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):

@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.org.admin_two_factor import TwoFactorResetAdminMixin
+from opsdesk.org.duties import may_change_person
 from opsdesk.org.forms import PersonChangeForm, PersonCreationForm
 from opsdesk.org.models import Host, ProductionSystem, Unit, User
 
@@ -48,7 +50,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class PersonAdmin(UserAdmin):
+class PersonAdmin(TwoFactorResetAdminMixin, UserAdmin):
     form = PersonChangeForm
     add_form = PersonCreationForm
     list_display = ["username", "display_name", "unit", "roles_display", "mobile", "is_active"]
@@ -66,6 +68,15 @@ class PersonAdmin(UserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "display_name", "unit", "mobile", "roles",
                                                  "password1", "password2")}),
     )
+
+    # Who may change what is answered by the backend from opsdesk/org/duties.py (accounts: the security
+    # administrator); on top of that nobody changes their own account here: no one gives themselves a
+    # role, a flag or a permission (the break-glass superuser neither).
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or may_change_person(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or may_change_person(request.user, obj))
 
     @admin.display(description=_("roles"))
     def roles_display(self, obj: User) -> str:

@@ -24,7 +24,14 @@ class Role(models.TextChoices):
     GROUP_LEAD = "group_lead", _("Support group lead")
     OPERATOR = "operator", _("Data-centre operator")
     MANAGER = "manager", _("Manager")
+    # The legacy all-in-one administrator: the system and the security duties together (never the
+    # audit). Kept so existing accounts keep working; a bank running separated administrators gives
+    # the three roles below instead (see opsdesk/org/duties.py).
     ADMINISTRATOR = "administrator", _("Administrator")
+    # Separated administrators (三权分立), each with one duty of opsdesk/org/duties.py.
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    SECURITY_ADMIN = "security_admin", _("Security administrator")
+    AUDIT_ADMIN = "audit_admin", _("Audit administrator")
 
 
 # Which kinds of unit a person holding each role may belong to.
@@ -38,6 +45,9 @@ ROLE_UNIT_KINDS: dict[str, set[str]] = {
     Role.OPERATOR: {UnitKind.OPERATIONS, UnitKind.PROVINCE},
     Role.MANAGER: {UnitKind.PROVINCE, UnitKind.OPERATIONS, UnitKind.CITY, UnitKind.COUNTY, UnitKind.SUPPORT_GROUP},
     Role.ADMINISTRATOR: {UnitKind.PROVINCE, UnitKind.OPERATIONS},
+    Role.SYSTEM_ADMIN: {UnitKind.PROVINCE, UnitKind.OPERATIONS},
+    Role.SECURITY_ADMIN: {UnitKind.PROVINCE, UnitKind.OPERATIONS},
+    Role.AUDIT_ADMIN: {UnitKind.PROVINCE, UnitKind.OPERATIONS},
 }
 
 # The people who watch the alert board: they see incidents and maintenance windows and act on them

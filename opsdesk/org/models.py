@@ -8,13 +8,16 @@ any depth and at 20,000 tellers, with no recursion.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from opsdesk.audit.history import track_configuration
 from opsdesk.org.choices import ROLE_UNIT_KINDS, Role, UnitKind
 
 __all__ = ["Unit", "User", "ProductionSystem", "Host", "normalize_mobile", "validate_mobile"]
@@ -26,7 +29,8 @@ unit_code_validator = RegexValidator(
     _("Use 1–32 letters, digits, '-' or '_' for a unit code."),
 )
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: \d would take "１３８…" or "١٣٨…", which no SMS gateway dials.
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}\Z")
 
 
 def normalize_mobile(value: str) -> str:
@@ -53,6 +57,7 @@ class UnitQuerySet(models.QuerySet):
         return qs if include_self else qs.exclude(pk=unit.pk)
 
 
+@track_configuration()
 class Unit(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[unit_code_validator])
     name = models.CharField(_("name"), max_length=100)
@@ -127,6 +132,8 @@ class Unit(models.Model):
         return self.ancestors().filter(kind=kind).order_by("-depth").first()
 
 
+@track_configuration(fields=["username", "unit", "roles", "is_active", "is_staff", "is_superuser"],
+                     model_name="PersonAccessEvent")
 class User(AbstractUser):
     display_name = models.CharField(_("name"), max_length=60, blank=True)
     unit = models.ForeignKey(
@@ -134,6 +141,9 @@ class User(AbstractUser):
     )
     mobile = models.CharField(_("mobile number"), max_length=20, blank=True, validators=[validate_mobile])
     roles = models.JSONField(_("roles"), default=list, blank=True)
+    # Set by every set_password (the change page, the admin, create_user); the expiry
+    # (OPSDESK_PASSWORD_MAX_AGE_DAYS) counts from it. Empty: no local password to expire (directory login).
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -145,12 +155,24 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def set_password(self, raw_password) -> None:
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    def password_expired(self, max_age_days: int) -> bool:
+        """Older than `max_age_days` (0 = never expires); a person without a local password never is."""
+        if not max_age_days or self.password_changed_at is None or not self.has_usable_password():
+            return False
+        return timezone.now() - self.password_changed_at > timedelta(days=max_age_days)
+
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
 
     @property
     def is_administrator(self) -> bool:
-        return self.is_superuser or Role.ADMINISTRATOR in self.roles
+        """Sees everything (scoping) and writes the configuration: the system duty
+        (opsdesk/org/duties.py). The security and audit administrators are not administrators here."""
+        return self.is_superuser or self.has_role(Role.ADMINISTRATOR, Role.SYSTEM_ADMIN)
 
     def clean(self) -> None:
         super().clean()
@@ -175,6 +197,7 @@ class User(AbstractUser):
                 )
 
 
+@track_configuration()
 class ProductionSystem(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[unit_code_validator])
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -198,6 +221,7 @@ class ProductionSystem(models.Model):
             raise ValidationError({"owner_group": _("The owner must be a support group.")})
 
 
+@track_configuration()
 class Host(models.Model):
     # Stored lower-case: alert e-mails write host names in any case.
     hostname = models.CharField(_("host name"), max_length=255, unique=True)

@@ -34,11 +34,15 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("tickets:group_board", _("Group board"), GROUP_ROLES),
     NavItem("alerts:board", _("Alert board"), INCIDENT_ROLES),
     NavItem("reports:index", _("Statistics"), frozenset({Role.MANAGER, Role.DISPATCHER})),
-    NavItem("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
+    NavItem("admin:index", _("Administration"),
+            frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})),
+    # The audit administrator's one page (opsdesk/audit/).
+    NavItem("audit:index", _("Security audit"), frozenset({Role.AUDIT_ADMIN})),
     # After Administration: an administrator starts in the admin, operators on their board.
-    NavItem("alerts:silences", _("Maintenance windows"), INCIDENT_ROLES | {Role.ADMINISTRATOR}),
-    NavItem("notifications:log", _("Delivery log"), frozenset({Role.ADMINISTRATOR})),
-    NavItem("notifications:rosters", _("On-duty rosters"), frozenset({Role.ADMINISTRATOR, Role.OPERATOR, Role.GROUP_LEAD})),
+    NavItem("alerts:silences", _("Maintenance windows"), INCIDENT_ROLES | {Role.ADMINISTRATOR, Role.SYSTEM_ADMIN}),
+    NavItem("notifications:log", _("Delivery log"), frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN})),
+    NavItem("notifications:rosters", _("On-duty rosters"), frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN, Role.OPERATOR,
+                                                                       Role.GROUP_LEAD})),
     NavItem("notifications:mine", _("My notifications"), frozenset(Role.values)),
 )
 
@@ -48,7 +52,7 @@ def nav_for(user) -> list[NavItem]:
         return []
     roles = set(user.roles)
     if user.is_superuser:
-        roles.add(Role.ADMINISTRATOR)
+        roles.update({Role.ADMINISTRATOR, Role.AUDIT_ADMIN})  # break-glass: every page
     return [item for item in NAVIGATION if item.roles & roles]
 
 

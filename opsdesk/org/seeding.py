@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from opsdesk.org.choices import Role, UnitKind
 from opsdesk.org.models import Host, ProductionSystem, Unit, User
 
-__all__ = ["seed_org", "SeedReport", "DEMO_PASSWORD", "SCALES"]
+__all__ = ["seed_org", "SeedReport", "DEMO_PASSWORD", "SCALES", "BREAK_GLASS_USERNAME"]
 
 DEMO_PASSWORD = "opsdesk-demo"
+# The one superuser the seed creates: for emergencies only, and audited on every request.
+BREAK_GLASS_USERNAME = "breakglass"
 
 CITY_NAMES = [
     ("GZ", "广州"), ("SZ", "深圳"), ("ZH", "珠海"), ("ST", "汕头"), ("FS", "佛山"), ("SG", "韶关"),
@@ -164,7 +167,8 @@ def _ensure_hosts(spec: Scale, systems: dict[str, ProductionSystem]) -> None:
 def _people_rows(spec, province, ops, groups, cities, counties, outlets) -> list[tuple[str, str, Unit, list[str]]]:
     """(username, display name, unit, roles) for everyone the scale calls for."""
     rows: list[tuple[str, str, Unit, list[str]]] = [
-        ("admin", "系统管理员", province, [Role.ADMINISTRATOR]),
+        # Separated administrators (三权分立); no one of them is a superuser.
+        ("admin", "系统管理员", province, [Role.SYSTEM_ADMIN]),
         ("manager", "省中心经理", province, [Role.MANAGER]),
         ("dispatcher", "运维调度员", ops, [Role.DISPATCHER]),
         ("dispatcher2", "运维调度员二", ops, [Role.DISPATCHER]),
@@ -189,6 +193,13 @@ def _people_rows(spec, province, ops, groups, cities, counties, outlets) -> list
         short = code[2:].lower()
         for m in range(1, spec.tellers_per_outlet + 1):
             rows.append((f"teller-{short}-{m}", f"{outlet.name}柜员{m}", outlet, [Role.TELLER]))
+    # Last, so that everyone else keeps the mobile number their place in this list gives them.
+    rows += [
+        ("secadmin", "安全管理员", province, [Role.SECURITY_ADMIN]),
+        ("auditor", "审计管理员", province, [Role.AUDIT_ADMIN]),
+        # The one break-glass superuser: no role; every request it makes is audited.
+        (BREAK_GLASS_USERNAME, "应急账号", province, []),
+    ]
     return rows
 
 
@@ -198,10 +209,11 @@ def _ensure_people(rows, report: SeedReport, *, demo: bool) -> None:
     new = []
     for n, (username, display, unit, roles) in enumerate(rows):
         if username not in existing:
-            is_admin = Role.ADMINISTRATOR in roles
+            uses_admin = bool({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN} & set(roles))
+            break_glass = username == BREAK_GLASS_USERNAME
             new.append(User(
                 username=username, display_name=display, unit=unit, roles=[str(r) for r in roles],
-                password=password, is_staff=is_admin, is_superuser=is_admin,
+                password=password, is_staff=uses_admin or break_glass, is_superuser=break_glass,
                 # Fictitious numbers in the 139 0000 xxxx range so demo SMS are obviously fake.
                 mobile=f"1390{n:07d}",
             ))
@@ -209,7 +221,8 @@ def _ensure_people(rows, report: SeedReport, *, demo: bool) -> None:
     if demo:
         seen_roles: dict[str, int] = {}
         for username, _display, unit, roles in rows:
-            role = str(roles[0])
+            role = str(roles[0]) if roles else ""
             if seen_roles.get(role, 0) < 3:
                 seen_roles[role] = seen_roles.get(role, 0) + 1
-                report.logins.append((username, str(Role(role).label), unit.name))
+                label = str(Role(role).label) if role else _("Break-glass superuser (audited)")
+                report.logins.append((username, label, unit.name))

@@ -26,13 +26,13 @@ ROLES = ("teller", "county_support", "city_support", "dispatcher", "group_member
 
 TOKENS = r"""
 import json
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from opsdesk.org.models import User
 out = {}
 for role in %(roles)s:
     person = User.objects.filter(is_active=True, roles__contains=[role]).order_by("pk").first()
     if person:
-        out[role] = Token.objects.get_or_create(user=person)[0].key
+        out[role] = AuthToken.objects.create(user=person)[1]
 print("TOKENS " + json.dumps(out))
 """
 

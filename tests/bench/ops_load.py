@@ -43,16 +43,22 @@ FAULT_DATA = {"transaction_code": "8001", "error_code": "E1021", "error_message"
 
 SETUP = r"""
 import json
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.models import AuthToken, get_digest_token
+from knox.settings import CONSTANTS, knox_settings
 from alerts.models import MailAccount, MailFolder
 from opsdesk.org.models import User, ProductionSystem
 cfg = json.loads('''%(cfg)s''')
 people = list(User.objects.filter(is_active=True).values("id", "username", "unit_id", "roles").order_by("id"))
 tellers = [p for p in people if "teller" in p["roles"]][::10]
 chosen = tellers + [p for p in people if set(p["roles"]) & {"county_support", "city_support", "operator"}]
-existing = set(Token.objects.values_list("user_id", flat=True))
-Token.objects.bulk_create([Token(user_id=p["id"], key=Token.generate_key()) for p in chosen if p["id"] not in existing])
-keys = dict(Token.objects.values_list("user_id", "key"))
+# Tokens are stored as digests only (knox): issue one per chosen person and keep the clear value here.
+keys, tokens = {}, []
+for p in chosen:
+    digest, keys[p["id"]] = get_digest_token()
+    tokens.append(AuthToken(digest=digest, token_key=keys[p["id"]][:CONSTANTS.TOKEN_KEY_LENGTH], user_id=p["id"],
+                            expiry=timezone.now() + knox_settings.TOKEN_TTL))
+AuthToken.objects.bulk_create(tokens)
 account = MailAccount.objects.create(name="bench", host=cfg["host"], port=cfg["port"], security="plain",
                                      username=cfg["user"], password=cfg["password"], timeout=10)
 MailFolder.objects.create(account=account, name="INBOX", quarantine_folder="Quarantine", batch_size=200,

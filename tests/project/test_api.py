@@ -1,7 +1,7 @@
 """The REST API root, its schema, authentication, and validation errors in Chinese."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -27,9 +27,9 @@ def test_openapi_schema_is_served(api_client_for, org):
 
 
 def test_token_authentication(org):
-    token = Token.objects.create(user=org.people["county"])
+    token = AuthToken.objects.create(user=org.people["county"])[1]
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.get("/api/units/")
     assert response.status_code == 200
     assert {u["code"] for u in response.json()["results"]} == {"P", "C1", "K1", "O1", "O2"}
@@ -38,7 +38,8 @@ def test_token_authentication(org):
 def test_obtain_token_with_password(org, password):
     response = APIClient().post("/api/auth/token/", {"username": "teller1", "password": password})
     assert response.status_code == 200
-    assert len(response.json()["token"]) == 40
+    assert len(response.json()["token"]) == 64
+    assert response.json()["expiry"]
 
 
 def test_units_are_scoped_and_foreign_ones_are_404(api_client_for, org):

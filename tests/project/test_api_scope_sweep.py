@@ -72,7 +72,7 @@ SWEEP: dict[str, Route] = {
     "people": Route(lambda who, person, other: who == "admin", ("patch", "", {"display_name": "改名"}),
                     **ADMIN_ONLY),
     "systems": Route(lambda who, person, system: True, ("patch", "", {"name": "改名"}), **ADMIN_ONLY),
-    "hosts": Route(lambda who, person, host: who in CENTRE, ("delete", "", None), **ADMIN_ONLY),
+    "hosts": Route(lambda who, person, host: who in BOARD | {"admin"}, ("delete", "", None), **ADMIN_ONLY),
     "request-types": Route(lambda who, person, rtype: True, ("post", None, {}), refused=READ_ONLY, key="code",
                            **ADMIN_ONLY),
     "requests": Route(lambda who, person, request: request.subject[-1] in REQUEST_SEES[who],
@@ -86,8 +86,9 @@ SWEEP: dict[str, Route] = {
                            **ADMIN_ONLY),
     "my-notifications": Route(lambda who, person, notification: notification.recipient_id == person.pk,
                               ("delete", "", None), refused=READ_ONLY, **ADMIN_ONLY),
-    "rosters": Route(lambda who, person, shift: shift.unit.code in EXPECTED_UNITS[who], ("delete", "", None),
-                     **ADMIN_ONLY),
+    # A roster is read by its unit's chain (the unit and the centres above it) and the dispatchers.
+    "rosters": Route(lambda who, person, shift: who in ("admin", "dispatcher") or shift.unit.is_inside(person.unit),
+                     ("delete", "", None), **ADMIN_ONLY),
     "reports": Route(lambda who, person, name: False if who in NO_STATISTICS else None, ("post", None, {}),
                      refused=READ_ONLY, sample=lambda viewset: list(REPORTS), key="name", **ADMIN_ONLY),
 }

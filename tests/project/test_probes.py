@@ -76,10 +76,10 @@ def test_with_redis_down_gunicorn_stays_ready_and_files_requests(org, tmp_path):
     """A real gunicorn whose CELERY_BROKER_URL points at a port nothing listens on."""
     if connection.vendor != "postgresql":
         pytest.fail("this test runs gunicorn against PostgreSQL: run it with `make test`")
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     ensure_types()
-    token = Token.objects.get_or_create(user=org.people["teller"])[0].key
+    token = AuthToken.objects.create(user=org.people["teller"])[1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     stack = Stack(tmp_path / "stack", {

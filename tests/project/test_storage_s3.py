@@ -127,7 +127,7 @@ def test_a_page_download_reads_from_the_bucket_and_a_store_that_is_down_answers_
     attachment = services.request_attachment_add(
         request=request, uploader=org.people["teller"],
         upload=SimpleUploadedFile("日志.txt", "交易日志 E1021\n".encode(), content_type="text/plain"))
-    client.login(username=org.people["county"].username, password=password)
+    client.force_login(org.people["county"])
     url = reverse("tickets:download", args=[request.pk, attachment.pk])
     page = client.get(url)
     assert page.status_code == 200 and b"".join(page.streaming_content) == "交易日志 E1021\n".encode()

@@ -106,9 +106,9 @@ def test_login_pages_and_api_over_https_through_nginx(org, password, settings, t
     teller.set_password(password)
     teller.save()
     ensure_types()
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    token = Token.objects.create(user=teller).key
+    token = AuthToken.objects.create(user=teller)[1]
 
     folder = tmp_path / "nginx"
     folder.mkdir()

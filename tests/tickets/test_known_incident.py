@@ -26,14 +26,18 @@ def test_the_fault_report_form_warns_of_a_known_incident(org, client, core_incid
     ensure_types()
     client.force_login(org.people["teller"])
     body = client.get("/tickets/new/fault_report/").content.decode()
-    assert "已知故障" in body and "szhxdb01 · Oracle 表空间" in body and "核心系统" in body
+    # A teller reads plain words: the system and that a known fault is handled, no host or check.
+    assert "已知故障正在处理中" in body and "核心系统" in body and "szhxdb01" not in body
 
 
 def test_request_and_api_show_the_known_incident(org, client, api_client_for, core_incident):
     on_core = file_fault_report(org)
     client.force_login(org.people["county"])
     assert "已知故障" in client.get(f"/tickets/{on_core.pk}/").content.decode()
-    body = api_client_for(org.people["county"]).get(f"/api/requests/{on_core.pk}/").json()
+    body = api_client_for(org.people["county"]).get(f"/api/requests/{on_core.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert body.json()["known_incidents"][0].startswith("已知故障正在处理中")
+    # The alert board's people and administrators read the incident by host and check.
+    body = api_client_for(org.people["admin"]).get(f"/api/requests/{on_core.pk}/").json()
     assert body["known_incidents"] == ["szhxdb01 · Oracle 表空间"]
 
 

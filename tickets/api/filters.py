@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from opsdesk.inputs import ascii_int
 from opsdesk.org.models import Unit
 from tickets.models import ServiceRequest
 from workflow.requests import OPEN_STATES, RequestState
@@ -51,7 +52,8 @@ class ServiceRequestFilter(django_filters.FilterSet):
         if not value:
             return queryset
         q = Q(subject__icontains=value)
-        digits = value.upper().removeprefix("SR").lstrip("0")
-        if digits.isdigit():
-            q |= Q(pk=int(digits))
+        # "SR000123" or "123" finds request 123; "SR²" or "①" is text (ASCII digits only).
+        number = ascii_int(value.upper().removeprefix("SR"), minimum=1)
+        if number is not None:
+            q |= Q(pk=number)
         return queryset.filter(q)

@@ -110,7 +110,7 @@ class ServiceRequestDetailSerializer(ServiceRequestListSerializer):
     def get_known_incidents(self, obj) -> list[str]:
         from tickets.selectors import known_incidents_for_system
 
-        return [str(incident) for incident in known_incidents_for_system(obj.system)]
+        return known_incidents_for_system(user=self.context["request"].user, system=obj.system)
 
 
 class ServiceRequestCreateSerializer(serializers.Serializer):

@@ -85,17 +85,22 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
                        "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                        description="Up to 64 characters, new for each request you file. Sending the same key "
                                    "again (a retry after a timeout) answers 200 with the request filed the "
-                                   "first time, and files nothing new.")],
+                                   "first time, and files nothing new; the same key with a different body "
+                                   "answers 422.")],
                    summary="File a request (tellers)")
     def create(self, request, *args, **kwargs):
         serializer = ServiceRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         with service_errors():
-            created = services.request_create(requester=request.user, request_type=values["type"],
-                                              subject=values["subject"], system=values.get("system"),
-                                              data=values.get("data") or {},
-                                              submission_key=request.headers.get("Idempotency-Key", ""))
+            try:
+                created = services.request_create(requester=request.user, request_type=values["type"],
+                                                  subject=values["subject"], system=values.get("system"),
+                                                  data=values.get("data") or {},
+                                                  submission_key=request.headers.get("Idempotency-Key", ""))
+            except services.SubmissionKeyReused as exc:
+                # The same key with another body: not a retry (RFC draft on Idempotency-Key: 422).
+                return Response({"Idempotency-Key": exc.messages}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         replayed = created.replayed
         created = self.get_queryset().select_related(*selectors.DETAIL_RELATED).get(pk=created.pk)
         self.action = "retrieve"

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, ProductionSystem, Unit, User, normalize_mobile, validate_mobile
+from opsdesk.org.privacy import visible_mobile
 
 __all__ = ["UnitSerializer", "PersonSerializer", "MeSerializer", "ProductionSystemSerializer", "HostSerializer"]
 
@@ -19,6 +20,12 @@ class UnitSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "parent", "path", "depth", "is_active"]
         read_only_fields = ["path", "depth"]
 
+    def validate_parent(self, value: Unit | None) -> Unit | None:
+        # A parent inside the unit's own subtree would make a cycle (and rewrite every path under it).
+        if value is not None and self.instance is not None and value.path.startswith(self.instance.path):
+            raise serializers.ValidationError(_("A unit cannot be placed under itself or its own descendants."))
+        return value
+
 
 class PersonSerializer(serializers.ModelSerializer):
     unit = serializers.SlugRelatedField(slug_field="code", queryset=Unit.objects.all(), allow_null=True)
@@ -27,6 +34,13 @@ class PersonSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "display_name", "unit", "mobile", "roles", "is_active"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Personal data: whole only for the person's own chain (opsdesk.org.privacy), masked otherwise.
+        request = self.context.get("request")
+        data["mobile"] = visible_mobile(getattr(request, "user", None), instance)
+        return data
 
     def validate_mobile(self, value: str) -> str:
         from django.core.exceptions import ValidationError as DjangoValidationError
@@ -84,3 +98,13 @@ class HostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Host
         fields = ["id", "hostname", "ip_address", "os", "system", "is_active"]
+
+    def validate_hostname(self, value: str) -> str:
+        # Stored lower-case (Host.save), so "CORE-DB01" clashes with "core-db01": say so here, not as a 500.
+        value = value.strip().lower()
+        clash = Host.objects.filter(hostname=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(_("A host with this name already exists."))
+        return value

@@ -2,7 +2,9 @@
 
 Every viewset is scoped by the API base (`opsdesk.api.base`) with the rules in `opsdesk/org/scoping.py`:
 units by where a person works, people for administrators only, production systems for everyone
-(reference data), hosts for the provincial centre's staff. Only administrators write.
+(reference data), hosts for the centre's people who work with them (operators, dispatchers, groups). Writes follow the separated administrators'
+duties (`opsdesk/org/api/permissions.py`): people the security administrator's, the rest the system
+administrator's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
 
 from opsdesk.api.base import ScopedModelViewSet
+from opsdesk.org.api.permissions import SecurityDutyOrReadOnly, SystemDutyOrReadOnly
 from opsdesk.org.api.serializers import (
     HostSerializer,
     MeSerializer,
@@ -25,29 +28,33 @@ __all__ = ["UnitViewSet", "PersonViewSet", "ProductionSystemViewSet", "HostViewS
 
 class UnitViewSet(ScopedModelViewSet):
     queryset = Unit.objects.select_related("parent")
+    permission_classes = [SystemDutyOrReadOnly]
     serializer_class = UnitSerializer
     filterset_fields = ["kind", "parent__code", "is_active"]
     search_fields = ["code", "name"]
 
 
 class PersonViewSet(ScopedModelViewSet):
-    """People: administrators manage them; everyone else sees nobody here (see /api/me/)."""
+    """People: the security administrator manages them; everyone else sees nobody here (see /api/me/)."""
 
     queryset = User.objects.select_related("unit").order_by("username")
+    permission_classes = [SecurityDutyOrReadOnly]
     serializer_class = PersonSerializer
     filterset_fields = ["unit__code", "is_active"]
 
 
 class ProductionSystemViewSet(ScopedModelViewSet):
     queryset = ProductionSystem.objects.select_related("owner_group")
+    permission_classes = [SystemDutyOrReadOnly]
     serializer_class = ProductionSystemSerializer
     filterset_fields = ["owner_group__code", "is_active"]
 
 
 class HostViewSet(ScopedModelViewSet):
-    """The data centre's hosts: the provincial centre's staff only."""
+    """The data centre's hosts: the centre's operators, dispatchers and support groups only."""
 
     queryset = Host.objects.select_related("system")
+    permission_classes = [SystemDutyOrReadOnly]
     serializer_class = HostSerializer
     filterset_fields = ["system__code", "is_active"]
 
