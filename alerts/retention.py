@@ -26,12 +26,12 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from alerts.choices import Outcome
 from alerts.models import Alert, IngestedMessage, MessageAttachment, RuleChange
+from opsdesk.batches import in_batches
 from workflow.incidents import IncidentState
 
 __all__ = ["raw_mail_expired", "raw_mail_purge"]
@@ -60,20 +60,12 @@ def raw_mail_purge(*, now: dt.datetime | None = None, days: int | None = None, b
                    dry_run: bool = False) -> int:
     """Drop the raw bytes and attachments of expired messages, batch by batch; returns how many
     messages were (with dry_run: would be) purged."""
-    now = now or timezone.now()
-    expired = raw_mail_expired(now=now, days=days)
-    if dry_run:
-        return expired.count()
-    batch_size = batch_size or settings.OPSDESK_RETENTION_BATCH_SIZE
-    purged = 0
-    while True:
-        with transaction.atomic():
-            pks = list(expired.select_for_update(skip_locked=True, of=("self",))
-                       .values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                break
-            MessageAttachment.objects.filter(message_id__in=pks).delete()
-            purged += IngestedMessage.objects.filter(pk__in=pks).update(raw=b"", raw_truncated=True)
-    if purged:
+    def drop_raw_copy(pks: list) -> int:
+        MessageAttachment.objects.filter(message_id__in=pks).delete()
+        return IngestedMessage.objects.filter(pk__in=pks).update(raw=b"", raw_truncated=True)
+
+    purged = in_batches(raw_mail_expired(now=now or timezone.now(), days=days), drop_raw_copy,
+                        batch_size=batch_size, dry_run=dry_run)
+    if purged and not dry_run:
         log.info("retention: dropped the raw copy of %d alert messages", purged)
     return purged

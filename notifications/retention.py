@@ -19,11 +19,12 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationStatus
+from opsdesk.batches import in_batches
 
 __all__ = ["notifications_expired", "notifications_purge"]
 
@@ -48,23 +49,14 @@ def notifications_purge(*, now: dt.datetime | None = None, days: int | None = No
                         dry_run: bool = False) -> int:
     """Delete expired delivered notifications, batch by batch; returns how many were (with
     dry_run: would be) deleted."""
-    now = now or timezone.now()
-    expired = notifications_expired(now=now, days=days)
-    if dry_run:
-        return expired.count()
-    batch_size = batch_size or settings.OPSDESK_RETENTION_BATCH_SIZE
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            _lock_purge()
-            # SKIP LOCKED: a row the delivery pipeline holds right now waits for tomorrow's run.
-            pks = list(expired.select_for_update(skip_locked=True, of=("self",))
-                       .values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                break
-            # Merged rows younger than the cut-off lose their link to the digest (SET NULL), not their row.
-            deleted += Notification.objects.filter(pk__in=pks).delete()[1].get(Notification._meta.label, 0)
-    if deleted:
+    def delete(pks: list) -> int:
+        # Merged rows younger than the cut-off lose their link to the digest (SET NULL), not their row.
+        return Notification.objects.filter(pk__in=pks).delete()[1].get(Notification._meta.label, 0)
+
+    # SKIP LOCKED (in_batches): a row the delivery pipeline holds right now waits for tomorrow's run.
+    deleted = in_batches(notifications_expired(now=now or timezone.now(), days=days), delete,
+                         batch_size=batch_size, dry_run=dry_run, before_claim=_lock_purge)
+    if deleted and not dry_run:
         logger.info("retention: deleted %d delivered notifications", deleted)
     return deleted
 

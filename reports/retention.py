@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from alerts.retention import raw_mail_purge
 from notifications.retention import notifications_purge
+from opsdesk.batches import in_batches
 
 __all__ = ["KINDS", "PurgeReport", "purge_expired", "sessions_purge"]
 
@@ -57,17 +57,8 @@ def sessions_purge(*, now: dt.datetime | None = None, batch_size: int | None = N
         return None
     model = store.get_model_class()
     expired = model.objects.order_by().filter(expire_date__lt=now or timezone.now())
-    if dry_run:
-        return expired.count()
-    batch_size = batch_size or settings.OPSDESK_RETENTION_BATCH_SIZE
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            keys = list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch_size])
-            if not keys:
-                break
-            deleted += model.objects.filter(pk__in=keys).delete()[0]
-    return deleted
+    return in_batches(expired, lambda keys: model.objects.filter(pk__in=keys).delete()[0],
+                      batch_size=batch_size, dry_run=dry_run)
 
 
 def purge_expired(*, kinds: tuple[str, ...] = KINDS, dry_run: bool = False,

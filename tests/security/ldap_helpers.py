@@ -11,12 +11,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ldap
 import pytest
+
+from tests.helpers import wait_for
 
 __all__ = ["Slapd", "slapd", "directory", "bank_directory", "directory_environment", "user_dn", "group_dn"]
 
@@ -121,15 +122,16 @@ olcAccess: to * by * read
         self.process = subprocess.Popen(
             [SLAPD, "-d", "0", "-F", str(self.directory / "slapd.d"), "-h", f"{self.uri}/"],
             stdout=subprocess.DEVNULL, stderr=(self.directory / "slapd.log").open("ab"))
-        for _ in range(100):
-            try:
-                self.admin().unbind_s()
-                return
-            except ldap.SERVER_DOWN:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"slapd exited: {(self.directory / 'slapd.log').read_text()[-2000:]}") from None
-                time.sleep(0.1)
-        raise RuntimeError(f"slapd did not answer on {self.uri}")
+        wait_for(self._answers, 60, f"slapd to answer on {self.uri}")
+
+    def _answers(self) -> bool:
+        try:
+            self.admin().unbind_s()
+            return True
+        except ldap.SERVER_DOWN:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"slapd exited: {(self.directory / 'slapd.log').read_text()[-2000:]}") from None
+            return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
