@@ -87,15 +87,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
 # The 4xx pages: Chinese first, inside the site's layout (navigation for a logged-in person), and for
 # /api/ a JSON body with `detail`, as DRF answers. Django's defaults are bare English pages.
 
-def _error_response(request: HttpRequest, status: int, template: str, message: str) -> HttpResponse:
+def _error_response(request: HttpRequest, status: int, kind: str, title: str, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=status)
-    return render(request, template, {"message": message}, status=status)
+    return render(request, "opsdesk/error_page.html", {"kind": kind, "title": title, "message": message},
+                  status=status)
 
 
 def bad_request_response(request: HttpRequest, message: str) -> HttpResponse:
     """A 400 with a reason the person can act on (InputSafetyMiddleware, handler400)."""
-    return _error_response(request, 400, "400.html", message)
+    return _error_response(request, 400, "400", _("Bad request"), message)
 
 
 def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
@@ -106,12 +107,12 @@ def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
     # A service's refusal carries its own translated reason; show it, else the general one.
     reason = str(exception) if exception is not None and str(exception) else ""
-    return _error_response(request, 403, "403.html",
+    return _error_response(request, 403, "403", _("Not allowed"),
                            reason or _("You do not have permission to see or do this."))
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
-    return _error_response(request, 404, "404.html",
+    return _error_response(request, 404, "404", _("Page not found"),
                            _("There is nothing at this address, or it is not one you may see."))
 
 
@@ -119,4 +120,4 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: the form was stale or posted from elsewhere; the reason stays in the log."""
     message = _("The form could not be accepted: it was open too long or was sent from another site. Go back, "
                 "reload the page and send it again.")
-    return _error_response(request, 403, "csrf_failure.html", message)
+    return _error_response(request, 403, "csrf", _("Form expired"), message)
