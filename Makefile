@@ -17,6 +17,11 @@ IMAP_USERS ?= alerts:alerts-secret poller2:poller2-secret bench:bench-secret
 # mean HTTPS only), and a DATABASE_URL needs a real key: settings refuse the development key with one.
 TEST_SECRET_KEY ?= opsdesk-test-suite-only-key-never-used-in-production-0123456789
 run test check bench: export DJANGO_HTTPS = false
+# The port of `make run`'s web process; honcho hands it to the first process (web) as $PORT.
+PORT ?= 8000
+run: export PORT := $(PORT)
+# `make run` has no Redis: its worker and beat (deploy/Procfile.dev) use kombu's file-system transport.
+run: export CELERY_BROKER_URL = filesystem://
 test check bench: export DJANGO_SECRET_KEY = $(TEST_SECRET_KEY)
 
 .PHONY: run test check install services check-services bench lint messages clean
@@ -32,10 +37,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: set up and run the desk on the embedded defaults (SQLite, in-process tasks) at http://127.0.0.1:8000
+## (another port: `make run PORT=8080` or `PORT=8080 make run`)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_org --scale demo
-	@echo "OpsDesk on http://127.0.0.1:8000 — log in with one of the demo logins above (Ctrl-C stops)"
+	@echo "OpsDesk on http://127.0.0.1:$(PORT) — log in with one of the demo logins above (Ctrl-C stops)"
 	exec $(VENV)/bin/honcho -f deploy/Procfile.dev start
 
 ## services: make sure PostgreSQL, Redis, Dovecot, Chromium and Alertmanager are there for the tests

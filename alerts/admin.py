@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from alerts import services, silencing, teaching
-from alerts.choices import Outcome
+from alerts.choices import Outcome, Severity
 from alerts.models import (
     Alert,
     Incident,
@@ -32,6 +32,8 @@ from alerts.models import (
     SourceBinding,
     WebhookSource,
 )
+from alerts.reasons import error_label, reason_label
+from notifications.models import EscalationPolicy, EscalationStep
 
 STATUS_FIELDS = ("status", "poller", "heartbeat_at", "last_success_at", "lag_seconds", "last_error", "last_error_at",
                  "error_count", "ingested_count", "uidvalidity", "last_uid")
@@ -99,14 +101,22 @@ class AttachmentInline(admin.TabularInline):
 class MessageAdminBase(admin.ModelAdmin):
     """The raw alert mail as received: evidence of what the monitoring sent, read-only, never deleted."""
 
-    list_display = ("received_at", "origin", "subject", "sender", "outcome", "alert_count", "reason")
+    list_display = ("received_at", "origin", "subject", "sender", "outcome", "alert_count", "reason_words")
     list_filter = ("outcome", "origin")
     search_fields = ("subject", "sender", "message_id")
     readonly_fields = ("origin", "folder", "uidvalidity", "uid", "location", "message_id", "fingerprint",
-                       "duplicate_of", "subject", "sender", "sent_at", "received_at", "outcome", "reason", "error",
+                       "duplicate_of", "subject", "sender", "sent_at", "received_at", "outcome", "reason_words", "error_words",
                        "alert_count", "raw_size", "raw_truncated", "reprocessed_at", "raw_link")
     exclude = ("raw",)
     inlines = [AttachmentInline]
+
+    @admin.display(description=_("reason"))
+    def reason_words(self, obj):
+        return reason_label(obj.reason)
+
+    @admin.display(description=_("error"))
+    def error_words(self, obj):
+        return error_label(obj.error)
 
     @admin.display(description=_("raw message"))
     def raw_link(self, obj):
@@ -130,7 +140,7 @@ class IngestedMessageAdmin(MessageAdminBase):
 
 @admin.register(QuarantinedMessage)
 class QuarantinedMessageAdmin(MessageAdminBase):
-    list_display = ("received_at", "origin", "subject", "sender", "error", "reprocessed_at", "teach_link")
+    list_display = ("received_at", "origin", "subject", "sender", "error_words", "reprocessed_at", "teach_link")
     actions = ["reprocess"]
 
     @admin.display(description=_("correct"))
@@ -344,8 +354,61 @@ class EventInline(admin.TabularInline):
 class IncidentAdmin(ReadOnlyAdmin):
     """Read-only here: incidents change through the state machine (board and API)."""
 
-    list_display = ("pk", "state", "severity", "host", "check_name", "system", "occurrences", "flapping",
+    list_display = ("number", "state", "severity", "host", "check_name", "system", "occurrences", "flapping",
                     "first_seen", "last_seen")
     list_filter = ("state", "severity", "category", "flapping", "system")
     search_fields = ("host", "check_name", "dedup_key")
     inlines = [AlertInline, EventInline]
+
+    # The de-duplication bookkeeping (the key's hash, the moments that measure flapping) is not for reading.
+    INTERNAL = ("key_hash", "recent_changes")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in super().get_readonly_fields(request, obj) if f not in self.INTERNAL]
+
+    def get_fields(self, request, obj=None):
+        return [f for f in super().get_fields(request, obj) if f not in self.INTERNAL]
+
+    @admin.display(description=_("number"), ordering="pk")
+    def number(self, obj):
+        return obj.pk
+
+
+# Escalation chains are kept by notifications (with their runs), but they are about incident
+# severities: edited here, the severities ticked instead of typed, written as the same
+# comma-separated codes `EscalationPolicy.severities` stores.
+class EscalationPolicyForm(forms.ModelForm):
+    severities = forms.MultipleChoiceField(label=_("severities"), choices=Severity.choices,
+                                           widget=forms.CheckboxSelectMultiple,
+                                           help_text=_("Incidents of these severities start this chain."))
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["name", "severities", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["severities"] = [s.strip() for s in self.instance.severities.split(",") if s.strip()]
+
+    def clean_severities(self) -> str:
+        chosen = set(self.cleaned_data["severities"])
+        return ",".join(s for s in Severity.values if s in chosen)  # always in rank order
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 1
+    autocomplete_fields = ["unit"]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    form = EscalationPolicyForm
+    list_display = ["name", "severity_names", "is_active"]
+    inlines = [EscalationStepInline]
+
+    @admin.display(description=_("severities"))
+    def severity_names(self, obj):
+        labels = dict(Severity.choices)
+        return "、".join(str(labels.get(s.strip(), s.strip())) for s in obj.severities.split(",") if s.strip())

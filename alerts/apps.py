@@ -11,3 +11,5 @@ class AlertsConfig(AppConfig):
         from alerts import handlers, scoping  # noqa: F401
 
         handlers.register()
+        # Its part of the demo (`seed_org --scale demo`): the module registers itself.
+        from alerts import demo  # noqa: F401

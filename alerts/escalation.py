@@ -5,6 +5,13 @@ T minutes is announced to the next level (operator → team lead → manager), e
 `start_chain(incident)` is called when an incident opens (inside its transaction). The beat task
 `advance_escalations` fires due steps; before each step it reads the incident's state, so
 acknowledging (or resolving) stops the chain without anyone having to cancel it.
+
+A silenced incident (its own silence, or a maintenance window in force over it) and a flapping one
+hold their chain: the due step is not fired and nobody is paged, while the alerts are still stored
+and counted. The chain's clock stops for the hold: when the silence ends (or the flapping calms
+down for a flap window) and the incident is still unacknowledged, the held step fires then, and the
+later steps keep their waits after it. A hold is decided when a step falls due, so a window opened
+after the chain started holds it too.
 """
 
 from __future__ import annotations
@@ -18,16 +25,18 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import override
 
-from alerts.models import Incident
+from alerts.conf import setting
+from alerts.models import Incident, IncidentEvent, Silence
 from notifications import conf
 from notifications.models import EscalationPolicy, EscalationRun, EscalationStep
-from notifications.roster import on_duty_with_role, recipients_for_unit
+from notifications.roster import Duty, on_duty_with_role, recipients_for_unit
 from notifications.services import notify
 from opsdesk.org.choices import Role, UnitKind
 from opsdesk.org.models import Unit, User
 from workflow.incidents import IncidentState
 
-__all__ = ["start_chain", "escalations_advance_due", "escalations_discover", "escalation_fire_step", "step_recipients"]
+__all__ = ["start_chain", "escalations_advance_due", "escalations_discover", "escalation_fire_step", "step_recipients",
+           "held_until"]
 
 GROUP_ROLES = {Role.GROUP_MEMBER, Role.GROUP_LEAD}
 # A chain keeps going while nobody has acknowledged the incident; acknowledging or resolving stops it.
@@ -65,17 +74,32 @@ def _incident_is_active(incident) -> bool:
     return getattr(incident, "state", None) in ESCALATING_STATES
 
 
+def held_until(incident, now: dt.datetime) -> dt.datetime | None:
+    """Until when `incident` may page nobody: the latest end of its silence and of the maintenance
+    windows in force over it, or, while it flaps, a flap window after its last change. None: not held."""
+    ends = [incident.silenced_until] if incident.silenced_until and incident.silenced_until > now else []
+    ends += [s.ends_at for s in Silence.objects.active(now)
+             if s.matches(host=incident.host, check=incident.check_name, category=incident.category,
+                          system_id=incident.system_id)]
+    if incident.flapping and incident.recent_changes:
+        calm = (max(dt.datetime.fromisoformat(c) for c in incident.recent_changes)
+                + dt.timedelta(minutes=setting("OPSDESK_INCIDENT_FLAP_WINDOW_MINUTES")))
+        if calm > now:
+            ends.append(calm)
+    return max(ends, default=None)
+
+
 def step_recipients(step: EscalationStep, incident) -> list[User]:
     """People holding the step's role: in the step's unit if set; for support-group roles in the
-    incident's owning group; operators are taken from the operations roster when one is kept."""
+    incident's owning group; operators are taken from the alert-duty roster when one is kept."""
     unit: Unit | None = step.unit
     if unit is None and step.role in GROUP_ROLES:
         system = getattr(incident, "system", None)
         unit = getattr(system, "owner_group", None)
     if step.role == Role.OPERATOR:
         if unit is None:
-            return on_duty_with_role(Role.OPERATOR)
-        on_duty = [p for p in recipients_for_unit(unit) if p.has_role(Role.OPERATOR)]
+            return on_duty_with_role(Role.OPERATOR, duty=Duty.ALERTS)
+        on_duty = [p for p in recipients_for_unit(unit, duty=Duty.ALERTS) if p.has_role(Role.OPERATOR)]
         if on_duty:
             return on_duty
     people = User.objects.filter(is_active=True).exclude(mobile="").select_related("unit").order_by("pk")
@@ -100,6 +124,17 @@ def escalation_fire_step(*, run_id: int, now: dt.datetime | None = None) -> str:
             run.stop_reason = getattr(incident, "state", "gone") if incident is not None else "gone"
             run.save(update_fields=["stopped_at", "next_at", "stop_reason"])
             return "stopped"
+        until = held_until(incident, now) if isinstance(incident, Incident) else None
+        if until is not None:
+            # Silenced or flapping: nobody is paged, and the chain's clock stops until the hold ends. The
+            # incident's history says so (once per hold: the run is looked at again when it ends).
+            run.started_at += until - run.next_at
+            run.next_at = until
+            run.save(update_fields=["started_at", "next_at"])
+            IncidentEvent.objects.create(incident=incident, at=now, action="escalation_held",
+                                         source_state=incident.state, target_state=incident.state,
+                                         details={"until": until.isoformat(), "step": run.next_step})
+            return "held"
         steps = list(run.policy.steps.order_by("order"))
         step = steps[run.next_step]
         minutes = int((now - run.started_at).total_seconds() // 60)

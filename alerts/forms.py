@@ -13,7 +13,8 @@ from alerts.models import ParsingRule
 from alerts.silencing import MAX_SILENCE_MINUTES
 from opsdesk.org.models import ProductionSystem
 
-__all__ = ["RuleTestForm", "BoardFilterForm", "SilenceForm", "CorrectionForm", "RuleConfirmForm"]
+__all__ = ["RuleTestForm", "BoardFilterForm", "SilenceForm", "CorrectionForm", "RuleConfirmForm", "IncidentActionForm",
+           "IncidentSilenceForm", "IncidentNoteForm", "IncidentSearchForm"]
 
 MAX_PASTE = 2 * 1024 * 1024
 
@@ -28,6 +29,22 @@ class RuleTestForm(forms.ModelForm):
         fields = ["name", "priority", "match_sender", "match_subject", "match_body", "extract_subject",
                   "extract_body", "source", "category", "check_kind"]
         widgets = {f: forms.Textarea(attrs={"rows": 2}) for f in ("match_body", "extract_subject", "extract_body")}
+
+    RULE_FIELDS = ("match_sender", "match_subject", "match_body", "extract_subject", "extract_body")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Without a rule the mail is read by the built-in parsers and the rules in force only.
+        self.fields["name"].required = False
+
+    def has_rule(self) -> bool:
+        return any(self.cleaned_data.get(f) for f in self.RULE_FIELDS)
+
+    def _post_clean(self):
+        if self.has_rule():
+            if not self.cleaned_data.get("name"):
+                self.cleaned_data["name"] = self.instance.name = "draft"
+            super()._post_clean()
 
     def validate_unique(self) -> None:
         """A test does not save: a rule may keep the name of the rule it is a draft of."""
@@ -111,3 +128,48 @@ class RuleConfirmForm(forms.ModelForm):
         widgets = {f: forms.TextInput(attrs={"size": 70, "spellcheck": "false"})
                    for f in ("match_sender", "match_subject", "match_body", "match_check", "extract_subject",
                              "extract_body")}
+
+
+class IncidentActionForm(forms.Form):
+    """Acknowledge, resolve or reopen from the incident page: the version the operator saw (a
+    change by someone else meanwhile is refused, not overwritten) and an optional comment."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=4000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class IncidentSilenceForm(forms.Form):
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=MAX_SILENCE_MINUTES, initial=60)
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class IncidentNoteForm(forms.Form):
+    text = forms.CharField(label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class IncidentSearchForm(forms.Form):
+    """The search over past incidents (the resolved list): host, check, system, words of the
+    summary or the alerts, and the days the incident was going on."""
+
+    host = forms.CharField(label=_("Host"), required=False, max_length=255)
+    check = forms.CharField(label=_("Check"), required=False, max_length=500)
+    system = forms.ModelChoiceField(label=_("Production system"), required=False, empty_label=_("Any"),
+                                    queryset=ProductionSystem.objects.filter(is_active=True).order_by("code"),
+                                    to_field_name="code")
+    text = forms.CharField(label=_("Text"), required=False, max_length=200)
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            self.add_error("until", _("The end date comes before the start date."))
+        return data
+
+    def filters(self) -> dict:
+        """The search's arguments for `alerts.selectors.incident_search`."""
+        data = self.cleaned_data
+        return {"host": data.get("host") or "", "check": data.get("check") or "",
+                "system": data["system"].code if data.get("system") else "", "text": data.get("text") or "",
+                "since": data.get("since"), "until": data.get("until")}

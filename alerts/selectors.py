@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+import datetime as dt
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from alerts.choices import SEVERITY_RANK
-from alerts.models import Incident, IngestedMessage
+from alerts.models import Alert, Incident, IngestedMessage
 from opsdesk import scoping
 from workflow.incidents import IncidentState
 
-__all__ = ["incident_list", "incident_get", "board_incidents", "board_alarm", "open_incidents_for_system",
-           "message_get"]
+__all__ = ["incident_list", "incident_get", "incident_search", "board_incidents", "board_alarm",
+           "open_incidents_for_system", "message_get"]
 
 UNRESOLVED = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
 
@@ -36,6 +39,30 @@ def incident_list(*, user, state: str | None = None, system: str | None = None, 
     if host:
         qs = qs.filter(host__icontains=host.strip().lower())
     return qs
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def incident_search(*, user, state: str = IncidentState.RESOLVED, host: str = "", check: str = "", system: str = "",
+                    text: str = "", since: dt.date | None = None, until: dt.date | None = None) -> QuerySet[Incident]:
+    """Incidents in `state` (default: resolved, newest resolved first) matching every filter given:
+    host and check (part of the name, any case), production system (code), words of the summary or
+    of any of its alerts, and the days [since, until] (local dates) the incident was going on."""
+    qs = incident_list(user=user, state=state or None, system=system or None, host=host or None)
+    if check.strip():
+        qs = qs.filter(Q(check_name__icontains=check.strip()) | Q(check_label__icontains=check.strip()))
+    if text.strip():
+        words = text.strip()
+        in_alerts = Alert.objects.filter(incident=OuterRef("pk"), text__icontains=words)
+        qs = qs.filter(Q(summary__icontains=words) | Q(Exists(in_alerts)))
+    if since:
+        qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=_day_start(since)))
+    if until:
+        qs = qs.filter(first_seen__lt=_day_start(until + dt.timedelta(days=1)))
+    order = ("-resolved_at", "-pk") if state == IncidentState.RESOLVED else ("-last_seen", "-pk")
+    return qs.select_related("resolved_by", "acknowledged_by").order_by(*order)
 
 
 def board_incidents(*, user, system: str | None = None, category: str | None = None,

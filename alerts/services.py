@@ -45,14 +45,14 @@ from alerts.parsing import Alert as ParsedAlert
 from alerts.parsing import ParseError, ParseResult, Rule
 from alerts.parsing.binding import Binding
 from alerts.sources.parsepool import ParsePool, parse_many, parse_one
-from notifications.roster import on_duty_with_role
+from notifications.roster import Duty, on_duty_with_role
 from notifications.services import notify
 from opsdesk import scoping
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, ProductionSystem, User
 from workflow import engine
 from workflow.events import Transitioned, publish
-from workflow.incidents import OPEN, IncidentState
+from workflow.incidents import OPEN, IncidentState, may_act_on_incidents
 
 __all__ = [
     "Inbound",
@@ -65,6 +65,7 @@ __all__ = [
     "incident_resolve",
     "incident_reopen",
     "incident_silence",
+    "incident_note_add",
     "ActionRefused",
 ]
 
@@ -401,7 +402,8 @@ def _apply_alerts(entries: list[tuple[ParsedAlert, IngestedMessage]]) -> None:
             if inc is None or (inc.state == IncidentState.RESOLVED
                                and at - (inc.resolved_at or at) > reopen_window):
                 inc = Incident(dedup_key=alert.dedup_key, key_hash=key_hash(alert.dedup_key), source=alert.source,
-                               host=alert.host[:255], check_name=alert.check[:500], category=alert.category,
+                               host=alert.host[:255], check_name=alert.check[:500],
+                               check_label=(alert.check_label or alert.check)[:500], category=alert.category,
                                severity=alert.severity, system_id=system_id, summary=alert.message,
                                first_seen=at, last_seen=at, updated_at=now)
                 new_incidents.append(inc)
@@ -469,8 +471,8 @@ INCIDENT_BATCH_FIELDS = (
 
 
 def _on_duty_operators() -> list[User]:
-    # The operators on shift (值班表), or every operator with a mobile when no roster is kept.
-    return on_duty_with_role(Role.OPERATOR)
+    # The operators on alert duty (告警值班), or every operator with a mobile when no such roster is kept.
+    return on_duty_with_role(Role.OPERATOR, duty=Duty.ALERTS)
 
 
 def _notify_opened(incidents: list[Incident]) -> None:
@@ -485,14 +487,14 @@ def _notify_opened(incidents: list[Incident]) -> None:
                         .values_list("pk", "name"))
     for inc in incidents:
         fallback = _("[%(severity)s] %(host)s %(check)s: %(summary)s") % {
-            "severity": inc.get_severity_display(), "host": inc.host, "check": inc.check_name,
+            "severity": inc.get_severity_display(), "host": inc.host, "check": inc.check_title,
             "summary": inc.summary[:120]}
         # The administrators' template "incident.opened"; the title names host, check and what the
         # tool said (the operator on a night shift decides from the SMS alone whether to run).
-        title = f"{inc.host} {inc.check_name}" + (f"：{inc.summary[:80]}" if inc.summary else "")
+        title = f"{inc.host} {inc.check_title}" + (f"：{inc.summary[:80]}" if inc.summary else "")
         context = {"severity": inc.get_severity_display(), "title": title,
                    "system": system_names.get(inc.system_id, inc.host), "host": inc.host,
-                   "check": inc.check_name, "summary": inc.summary[:120]}
+                   "check": inc.check_title, "summary": inc.summary[:120]}
         notify(event="incident.opened", template="incident.opened", context=context, text=fallback,
                key=f"incident:{inc.pk}:opened:{inc.reopen_count}", about=inc, people=operators,
                urgent=inc.severity == "critical")
@@ -578,3 +580,17 @@ def incident_silence(*, actor, incident_pk: int, minutes: int, reason: str) -> S
         raise ActionRefused(_("You may not silence alerts."), status_code=403) from None
     except ValidationError as exc:
         raise ActionRefused("; ".join(exc.messages)) from None
+
+
+def incident_note_add(*, actor, incident_pk: int, text: str) -> IncidentEvent:
+    """A note on the incident's history (what was checked, who was called): no change of state."""
+    if not may_act_on_incidents(actor):
+        raise ActionRefused(_("You may not act on incidents."), status_code=403)
+    incident = _visible_incident(actor, incident_pk)
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused(_("Write the note."))
+    if len(text) > 4000:
+        raise ActionRefused(_("Keep a note under 4,000 characters."))
+    return IncidentEvent.objects.create(incident=incident, actor=actor, action="note", source_state=incident.state,
+                                        target_state=incident.state, comment=text)

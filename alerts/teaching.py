@@ -22,7 +22,7 @@ from alerts.choices import Outcome
 from alerts.handlers import incident_event_row
 from alerts.models import Incident, IngestedMessage, ParsingRule, RuleChange, RuleMode
 from alerts.parsing import Alert as ParsedAlert
-from alerts.parsing import ParseError, Rule, parse_message, validate_rule
+from alerts.parsing import ParseError, ParseResult, Rule, parse_message, validate_rule
 from alerts.parsing.mime import parse_bytes
 from alerts.parsing.rules import CORRECTABLE
 from alerts.services import known_hosts, load_bindings, load_rules, message_reprocess
@@ -31,7 +31,7 @@ from workflow.events import Transitioned
 from workflow.incidents import may_act_on_incidents
 
 __all__ = ["may_teach", "rule_values", "record_rule_change", "Lesson", "lesson_for", "propose_rule", "TesterResult", "try_rule", "rule_apply",
-           "RULE_FORM_FIELDS", "TESTER_DEFAULT_MESSAGES"]
+           "Reading", "RuleTrial", "rule_trial", "RULE_FORM_FIELDS", "TESTER_DEFAULT_MESSAGES"]
 
 TESTER_DEFAULT_MESSAGES = 200
 # The fields of a proposed rule the confirmation form carries.
@@ -226,6 +226,43 @@ def try_rule(rule: Rule, *, last: int = TESTER_DEFAULT_MESSAGES) -> TesterResult
         if _shape(before) != _shape(after) or bool(before_error) != bool(after_error):
             result.changed.append(TesterRow(message.pk, message.subject, _shape(before), _shape(after)))
     return result
+
+
+@dataclass
+class Reading:
+    """How one mail reads: the parser's result, or why it could not be read."""
+
+    result: ParseResult | None = None
+    error: str = ""
+
+    @property
+    def matched_rule(self) -> str:
+        alerts = self.result.alerts if self.result is not None else []
+        return next((a.fields.get("rule", "") for a in alerts if a.fields.get("rule")), "")
+
+
+@dataclass
+class RuleTrial:
+    """The rule tester's answer: a pasted mail as the built-in parsers read it, and as it reads with
+    the rules in force and the rule under test (tried first, as ingest would)."""
+
+    builtin: Reading
+    with_rules: Reading
+
+
+def _reading(raw: bytes, rules) -> Reading:
+    try:
+        return Reading(parse_message(raw, rules=rules, hosts=known_hosts(), bindings=load_bindings()))
+    except ParseError as exc:
+        return Reading(error=str(exc))
+
+
+def rule_trial(raw: bytes, rule: Rule | None = None) -> RuleTrial:
+    """Read `raw` twice; nothing is saved. A stored rule of the same name (the one being edited) is
+    replaced by the draft; without a draft, the rules in force read it."""
+    stored = load_rules()
+    rules = stored if rule is None else tuple(r for r in stored if r.name != rule.name) + (rule,)
+    return RuleTrial(builtin=_reading(raw, ()), with_rules=_reading(raw, rules))
 
 
 def rule_apply(*, actor, rule: Rule, lesson: Lesson, tested: TesterResult) -> ParsingRule:

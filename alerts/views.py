@@ -3,11 +3,10 @@ maintenance windows and the rule-test page. Views only read input, call selector
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -17,32 +16,44 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from alerts import selectors, silencing, teaching
+from alerts import selectors, services, silencing, teaching
 from alerts.choices import AlertStatus, Category, Severity
-from alerts.forms import BoardFilterForm, CorrectionForm, RuleConfirmForm, RuleTestForm, SilenceForm
+from alerts.forms import (
+    BoardFilterForm,
+    CorrectionForm,
+    IncidentActionForm,
+    IncidentNoteForm,
+    IncidentSearchForm,
+    IncidentSilenceForm,
+    RuleConfirmForm,
+    RuleTestForm,
+    SilenceForm,
+)
+from alerts.history import incident_history, state_label
 from alerts.models import ParsingRule, Silence
-from alerts.parsing import ParseError, parse_message
 from alerts.parsing.mime import parse_bytes
+from alerts.reasons import reason_label
+from opsdesk import scoping
 from opsdesk.inputs import ascii_int
 from opsdesk.org.models import ProductionSystem
-from workflow.incidents import may_act_on_incidents
+from workflow.engine import TransitionConflict, TransitionError, TransitionForbidden
+from workflow.incidents import IncidentState, may_act_on_incidents
 
-__all__ = ["board", "board_feed", "incident_detail", "message_raw", "rule_test", "silences", "silence_end",
-           "teach", "ticket_url_for"]
+__all__ = ["board", "board_feed", "incident_detail", "incident_act", "incidents_resolved", "message_raw", "rule_test",
+           "silences", "silence_end", "teach", "ticket_url_for"]
 
 FEED_INTERVAL_MS = 1000
+RESOLVED_PAGE_SIZE = 50
 
 
 def ticket_url_for(incident) -> str:
-    """Where "open a service request" goes: the new-request form with the system preselected."""
+    """Where "open a service request" goes: the tickets app's form filed from this incident
+    (prefilled with its system, host and summary; the request keeps the link). Named by URL only:
+    the alert app does not import the tickets app."""
     try:
-        base = reverse("tickets:new")
+        return reverse("tickets:new_from_incident", args=[incident.pk])
     except NoReverseMatch:
         return ""
-    params = {"incident": incident.pk}
-    if incident.system_id:
-        params["system"] = incident.system.code
-    return f"{base}?{urlencode(params)}"
 
 
 def _filters(request: HttpRequest) -> dict:
@@ -78,12 +89,14 @@ def _incident_json(inc, now, may_act: bool) -> dict:
     return {
         "id": inc.pk, "version": inc.version, "state": inc.state, "state_label": str(inc.get_state_display()),
         "severity": inc.severity, "severity_label": str(inc.get_severity_display()),
-        "host": inc.host, "check": inc.check_name, "category": str(inc.get_category_display()),
+        "host": inc.host, "check": inc.check_title, "category": str(inc.get_category_display()),
         "system": inc.system.name if inc.system_id else "", "system_code": inc.system.code if inc.system_id else "",
         "summary": inc.summary[:300], "first_seen": inc.first_seen.isoformat(),
         "age": timesince(inc.first_seen, now), "occurrences": inc.occurrences, "flapping": inc.flapping,
         "silenced": inc.is_silenced, "alarming": inc.alarming, "needs_review": inc.needs_review,
-        "detail_url": reverse("alerts:incident", args=[inc.pk]), "ticket_url": ticket_url_for(inc),
+        "detail_url": reverse("alerts:incident", args=[inc.pk]),
+        # Those who act on the board file requests from it (readers, the managers, do not).
+        "ticket_url": ticket_url_for(inc) if may_act else "",
         "can_acknowledge": may_act and inc.state == "open", "can_resolve": may_act,
         "can_silence": may_act,
     }
@@ -108,14 +121,110 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = selectors.incident_get(user=request.user, pk=pk)
     if incident is None:
         raise Http404
+    alerts = list(incident.alerts.select_related("message", "silence").order_by("occurred_at", "pk")[:500])
+    may_act = may_act_on_incidents(request.user)
     return render(request, "alerts/incident_detail.html", {
         "incident": incident,
-        "alerts": incident.alerts.select_related("message", "silence").order_by("occurred_at", "pk")[:500],
-        "events": incident.events.select_related("actor"),
-        "ticket_url": ticket_url_for(incident),
-        "may_act": may_act_on_incidents(request.user),
+        "state_label": state_label(incident.state),
+        "alerts": alerts,
+        "history": incident_history(events=incident.events.select_related("actor"), alerts=alerts),
+        "may_act": may_act,
         "may_teach": teaching.may_teach(request.user),
+        "actions": _incident_actions(incident) if may_act else [],
+        "silence_form": IncidentSilenceForm() if may_act and incident.state != IncidentState.RESOLVED else None,
+        "note_form": IncidentNoteForm() if may_act else None,
     })
+
+
+TRANSITION_SERVICES = {"acknowledge": services.incident_acknowledge, "resolve": services.incident_resolve,
+                       "reopen": services.incident_reopen}
+# The buttons of the incident page, by state: each goes through alerts.services.
+_ACTIONS = {
+    IncidentState.OPEN: ("acknowledge", "resolve"),
+    IncidentState.ACKNOWLEDGED: ("resolve",),
+    IncidentState.RESOLVED: ("reopen",),
+}
+
+
+def _action_label(name: str) -> str:
+    return {"acknowledge": _("Acknowledge"), "resolve": _("Resolve"), "reopen": _("Reopen"), "silence": _("Silence"),
+            "note": _("Add a note")}.get(name, name)
+
+
+def _incident_actions(incident) -> list[dict]:
+    return [{"name": name, "label": _action_label(name),
+             "form": IncidentActionForm(initial={"version": incident.version}, prefix=name)}
+            for name in _ACTIONS.get(incident.state, ())]
+
+
+def _refusal(exc: TransitionError) -> str:
+    """The engine's refusal in the UI's words (its own messages are for the API and the logs)."""
+    if isinstance(exc, TransitionConflict):
+        return _("Someone else changed this incident first; this is its state now.")
+    if isinstance(exc, TransitionForbidden):
+        return _("You may not do this.")
+    return _("This cannot be done now: the incident is %(state)s.") % {"state": state_label(exc.state or "")}
+
+
+@require_POST
+@login_required
+def incident_act(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One button of the incident page: acknowledge, resolve, reopen, silence or a note."""
+    if not may_act_on_incidents(request.user):
+        raise PermissionDenied(_("Only the people on the alert board act on incidents."))
+    if selectors.incident_get(user=request.user, pk=pk) is None:
+        raise Http404
+    back = redirect("alerts:incident", pk=pk)
+    try:
+        if name == "silence":
+            form = IncidentSilenceForm(request.POST)
+            if form.is_valid():
+                silence = services.incident_silence(actor=request.user, incident_pk=pk, **form.cleaned_data)
+                messages.success(request, _("Silenced until %(end)s.") % {
+                    "end": timezone.localtime(silence.ends_at).strftime("%Y-%m-%d %H:%M")})
+        elif name == "note":
+            form = IncidentNoteForm(request.POST)
+            if form.is_valid():
+                services.incident_note_add(actor=request.user, incident_pk=pk, text=form.cleaned_data["text"])
+                messages.success(request, _("Note added."))
+        elif name in TRANSITION_SERVICES:
+            form = IncidentActionForm(request.POST, prefix=name)
+            if form.is_valid():
+                result = TRANSITION_SERVICES[name](actor=request.user, incident_pk=pk, expected_version=form.cleaned_data["version"],
+                                 comment=form.cleaned_data.get("comment", ""))
+                messages.success(request, _("Done: %(action)s. The incident is %(state)s now.") % {
+                    "action": _action_label(name), "state": state_label(result.obj.state)})
+        else:
+            raise Http404
+    except TransitionError as exc:
+        messages.error(request, _refusal(exc))
+        return back
+    except services.ActionRefused as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+        return back
+    if form.errors:
+        messages.error(request, " ".join(f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
+                                         for f, e in form.errors.items()))
+    return back
+
+
+@login_required
+def incidents_resolved(request: HttpRequest) -> HttpResponse:
+    """Past incidents, searchable, newest resolved first, with numbered pages."""
+    if not (request.user.is_administrator or scoping.sees_incidents(request.user)):
+        raise PermissionDenied(_("Only the people on the alert board and the centre's managers see incidents."))
+    form = IncidentSearchForm(request.GET or None)
+    filters = form.filters() if form.is_bound and form.is_valid() else {}
+    found = selectors.incident_search(user=request.user, **filters)
+    page = Paginator(found, RESOLVED_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.numbers = list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "alerts/incidents_resolved.html", {
+        "form": form, "page": page, "query": query.urlencode(), "ellipsis": Paginator.ELLIPSIS,
+    }, status=400 if form.is_bound and not form.is_valid() else 200)
 
 
 @login_required
@@ -174,18 +283,15 @@ def rule_test(request: HttpRequest) -> HttpResponse:
     """Try a parsing rule (a new one, or an existing one loaded with ?rule=ID) on a pasted e-mail."""
     if not request.user.is_administrator:
         raise PermissionDenied
-    result = error = None
-    matched_rule = ""
+    trial = None
+    rules_title = _("With the rules (this one first)")
     if request.method == "POST":
         form = RuleTestForm(request.POST)
         if form.is_valid():
-            rule = form.save(commit=False).to_rule()
             raw = form.cleaned_data["email"].replace("\r\n", "\n").encode("utf-8")
-            try:
-                result = parse_message(raw, rules=[rule])
-                matched_rule = next((a.fields.get("rule", "") for a in result.alerts if a.fields.get("rule")), "")
-            except ParseError as exc:
-                error = str(exc)
+            trial = teaching.rule_trial(raw, form.save(commit=False).to_rule() if form.has_rule() else None)
+            if not form.has_rule():
+                rules_title = _("With the rules in force")
     else:
         initial = {}
         rule_pk = ascii_int(request.GET.get("rule"), minimum=1)
@@ -195,10 +301,15 @@ def rule_test(request: HttpRequest) -> HttpResponse:
                 form = RuleTestForm(instance=existing)
                 return render(request, "alerts/rule_test.html", {"form": form})
         form = RuleTestForm(initial=initial)
-    return render(request, "alerts/rule_test.html", {
-        "form": form, "result": result, "error": error, "matched_rule": matched_rule,
-        "tested": request.method == "POST" and form.is_valid(),
-    })
+    readings = None
+    if trial is not None:  # side by side, in the UI's words (teaching.rule_trial)
+        readings = [{"key": key, "title": title, "reading": reading,
+                     "reason": reason_label(reading.result.reason) if reading.result else "",
+                     "alerts": [{**_labelled(_shape(a)), "code": a.severity}
+                                for a in (reading.result.alerts if reading.result else [])]}
+                    for key, title, reading in (("builtin", _("Built-in parsers alone"), trial.builtin),
+                                                ("rules", rules_title, trial.with_rules))]
+    return render(request, "alerts/rule_test.html", {"form": form, "readings": readings, "tested": trial is not None})
 
 
 def _pk(value: str | None) -> int | None:

@@ -8,5 +8,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        # Registers this app's scoping rules with opsdesk.scoping.
-        from notifications import scoping  # noqa: F401
+        # Its scoping rules (registered with opsdesk.scoping) and its part of the demo (`seed_org --scale
+        # demo`): each module registers itself.
+        from notifications import demo, scoping  # noqa: F401

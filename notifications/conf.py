@@ -5,16 +5,26 @@ Every value has an embedded default, so the desk works without configuring anyth
 
 | setting / environment            | default            | meaning |
 | -------------------------------- | ------------------ | ------- |
-| OPSDESK_SMS_BACKEND              | outbox             | outbox, http or smpp |
+| OPSDESK_SMS_BACKEND              | outbox             | outbox, http, smpp, or a dotted path to a bank's own (backends/__init__.py) |
 | OPSDESK_SMS_HTTP_URL             |                    | gateway URL (http backend) |
 | OPSDESK_SMS_HTTP_METHOD          | POST               | |
-| OPSDESK_SMS_HTTP_FORMAT          | json               | json or form |
+| OPSDESK_SMS_HTTP_FORMAT          | json               | json, form or xml |
+| OPSDESK_SMS_HTTP_XML_ROOT        | sms                | root element of an xml body |
+| OPSDESK_SMS_HTTP_SIGNER          |                    | dotted path to sign(request); e.g. notifications.backends.http.hmac_sha256 |
+| OPSDESK_SMS_HTTP_SIGN_SECRET     |                    | the hmac_sha256 signer's secret |
+| OPSDESK_SMS_HTTP_CA_BUNDLE       |                    | CA file for an https gateway with a private CA |
 | OPSDESK_SMS_HTTP_BODY            | see HTTP_BODY      | JSON object of field → template ({mobile} {text} {key}) |
 | OPSDESK_SMS_HTTP_AUTH_HEADER     |                    | e.g. "Authorization: Bearer xyz" |
-| OPSDESK_SMS_HTTP_SUCCESS         | status             | "status" (any 2xx) or "json:field=value" |
+| OPSDESK_SMS_HTTP_SUCCESS         | status             | "status" (any 2xx), "json:field=value", "xml:element=value", "text:value" |
 | OPSDESK_SMS_HTTP_TIMEOUT         | 10                 | seconds |
 | OPSDESK_SMS_SMPP_HOST/PORT       | 127.0.0.1 / 2775   | SMSC |
 | OPSDESK_SMS_SMPP_SYSTEM_ID/PASSWORD / SOURCE |         | bind credentials, sender address |
+| OPSDESK_SMS_SMPP_SOURCE_TON/NPI  | 0 / 1              | TON/NPI of a numeric sender (letters: alphanumeric) |
+| OPSDESK_SMS_SMPP_DEST_FORMAT     | national           | national (13800138000 as TON 2) or international (86… as TON 1) |
+| OPSDESK_SMS_SMPP_COUNTRY_CODE    | 86                 | prefixed when DEST_FORMAT is international |
+| OPSDESK_SMS_SMPP_WINDOW          | 10                 | submit_sm in flight before their answers |
+| OPSDESK_SMS_BATCH_SIZE           | 200                | messages a worker claims at once |
+| OPSDESK_SMS_RECORD_EVERY         | 50                 | outcomes written after this many sends (what a killed worker can resend) |
 | OPSDESK_SMS_MAX_ATTEMPTS         | 8                  | then the notification is dead |
 | OPSDESK_SMS_RETRY_BASE           | 15                 | seconds; doubles each attempt |
 | OPSDESK_SMS_RETRY_MAX            | 1800               | seconds; cap of the back-off |
@@ -45,6 +55,10 @@ DEFAULTS: dict[str, str] = {
     "OPSDESK_SMS_HTTP_URL": "",
     "OPSDESK_SMS_HTTP_METHOD": "POST",
     "OPSDESK_SMS_HTTP_FORMAT": "json",
+    "OPSDESK_SMS_HTTP_XML_ROOT": "sms",
+    "OPSDESK_SMS_HTTP_SIGNER": "",
+    "OPSDESK_SMS_HTTP_SIGN_SECRET": "",
+    "OPSDESK_SMS_HTTP_CA_BUNDLE": "",
     "OPSDESK_SMS_HTTP_BODY": json.dumps(HTTP_BODY),
     "OPSDESK_SMS_HTTP_AUTH_HEADER": "",
     "OPSDESK_SMS_HTTP_SUCCESS": "status",
@@ -54,6 +68,13 @@ DEFAULTS: dict[str, str] = {
     "OPSDESK_SMS_SMPP_SYSTEM_ID": "opsdesk",
     "OPSDESK_SMS_SMPP_PASSWORD": "",
     "OPSDESK_SMS_SMPP_SOURCE": "95500",
+    "OPSDESK_SMS_SMPP_SOURCE_TON": "0",
+    "OPSDESK_SMS_SMPP_SOURCE_NPI": "1",
+    "OPSDESK_SMS_SMPP_DEST_FORMAT": "national",
+    "OPSDESK_SMS_SMPP_COUNTRY_CODE": "86",
+    "OPSDESK_SMS_SMPP_WINDOW": "10",
+    "OPSDESK_SMS_BATCH_SIZE": "200",
+    "OPSDESK_SMS_RECORD_EVERY": "50",
     "OPSDESK_SMS_MAX_ATTEMPTS": "8",
     "OPSDESK_SMS_RETRY_BASE": "15",
     "OPSDESK_SMS_RETRY_MAX": "1800",

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import NotificationStatus
+from notifications.events import event_choices
+from notifications.models import Duty, NotificationStatus
 from opsdesk.org.models import User, validate_mobile
 
 __all__ = ["MobileForm", "LogFilterForm", "ShiftForm"]
@@ -20,10 +21,14 @@ class LogFilterForm(forms.Form):
     about = forms.CharField(label=_("About"), required=False, help_text=_("e.g. tickets.servicerequest:12"))
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any"))] + list(NotificationStatus.choices))
+    event = forms.ChoiceField(label=_("Event"), required=False,
+                              choices=lambda: [("", _("Any")), *event_choices()])
 
 
 class ShiftForm(forms.Form):
     person = forms.ModelChoiceField(label=_("Person"), queryset=User.objects.none())
+    # Not given (an older client): request handling, the roster every unit keeps.
+    duty = forms.ChoiceField(label=_("Duty"), choices=Duty.choices, initial=Duty.REQUESTS, required=False)
     starts_at = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     ends_at = forms.DateTimeField(label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     is_substitute = forms.BooleanField(label=_("Substitute"), required=False)

@@ -1,9 +1,8 @@
-"""The one notification service every trigger calls, and the delivery of what it queued.
+"""The one notification service every trigger calls.
 
 `notify()` must be called inside the transaction of the event it reports: it writes outbox rows
-and schedules delivery on commit. `notification_deliver()` is what the Celery task runs: it claims
-the row, sends it through the configured backend with the row's idempotency key, and records the
-outcome (sent; failed → retried with exponential back-off; dead with the last error).
+(one INSERT for all recipients) and wakes delivery once the transaction commits. Delivery itself
+(claiming batches, sending over kept-alive connections, recording outcomes) is notifications/delivery.py.
 
 Who gets flooded by nobody:
 - messages about the same object (an incident, a request) to one person inside the group-wait
@@ -18,28 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
-import time
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from celery import current_app
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
-from django.db.models import Q
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from notifications import conf
-from notifications.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, get_backend
+from notifications.delivery import deliver_due, due_filter, request_delivery, wake_up
 from notifications.message_templates import render_text
-from notifications.models import (
-    PENDING_STATUSES,
-    Channel,
-    Notification,
-    NotificationStatus,
-    PendingNotice,
-)
+from notifications.models import Channel, Notification, NotificationStatus, PendingNotice
 from notifications.roster import recipients_for_unit
 from opsdesk.org.models import Unit, User, normalize_mobile, validate_mobile
 
@@ -48,20 +38,13 @@ __all__ = [
     "notify_later",
     "notice_fan_out",
     "recipients_for_unit",
-    "notification_deliver",
+    "deliver_due",
     "notification_resend",
     "notifications_dispatch_due",
-    "enqueue_delivery",
-    "enqueue_deliveries",
-    "DeliveryOutcome",
     "mobile_update",
 ]
 
 logger = logging.getLogger(__name__)
-
-# Holds longer than this are not given to the broker as a countdown; the periodic dispatcher
-# releases them (a broker keeps ETA messages unacknowledged, and quiet hours last all night).
-MAX_COUNTDOWN_SECONDS = 300
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -86,6 +69,8 @@ def notify(
     Recipients: `people` if given, otherwise whoever is on duty for `unit` (see roster).
     Text: template `template` (edited by administrators) filled with `context`, else `text`.
     `digest=False` opts out of collapsing bursts about the same object.
+    All recipients are written by one INSERT (a repeated key is skipped by the database), and one
+    wake-up per transaction tells a worker there is something to send.
     """
     recipients = list(people) if people is not None else recipients_for_unit(unit) if unit else []
     recipients = sorted({p.pk: p for p in recipients if p is not None}.values(), key=lambda p: p.pk)
@@ -94,32 +79,74 @@ def notify(
     body = render_text(template, context or {}, fallback=text) if template else text
     content_type = ContentType.objects.get_for_model(about) if about is not None else None
     object_id = str(about.pk) if about is not None else ""
+    group = f"{content_type.pk}:{object_id}" if (digest and about is not None) else ""
     now = timezone.now()
-    created: list[Notification] = []
+    rows = []
     for person in recipients:
-        idempotency_key = f"{key}:{person.pk}"
         address = person.email if channel == Channel.EMAIL else person.mobile
         row = Notification(
             event=event, recipient=person, unit_id=person.unit_id, address=address or "", channel=channel,
             template=template or "", text=body, urgent=urgent, content_type=content_type, object_id=object_id,
-            idempotency_key=idempotency_key,
+            idempotency_key=f"{key}:{person.pk}", created_at=now,
         )
-        group = f"{content_type.pk}:{object_id}" if (digest and about is not None) else ""
-        try:
-            with transaction.atomic():  # a savepoint: a concurrent writer of the same key wins
-                if address:
-                    _place(row, group=group, now=now)
-                else:
-                    row.status = NotificationStatus.DEAD
-                    row.last_error = "no mobile number" if channel == Channel.SMS else "no e-mail address"
-                    row.save()
-        except IntegrityError:
-            continue
-        created.append(row)
-    to_enqueue = [(n.pk, _seconds_until(n.not_before, now)) for n in created
-                  if n.status == NotificationStatus.QUEUED]
-    if to_enqueue:
-        transaction.on_commit(lambda: enqueue_deliveries(to_enqueue))
+        if not address:
+            row.status = NotificationStatus.DEAD
+            row.last_error = "no mobile number" if channel == Channel.SMS else "no e-mail address"
+        rows.append(row)
+    merges = _place(rows, group=group, now=now)
+    created = _insert_new(rows)
+    for carrier, merged in merges.items():
+        count = sum(1 for row in merged if row.pk is not None)
+        if count:
+            Notification.objects.filter(pk=carrier.pk).update(digest_count=F("digest_count") + count)
+            carrier.refresh_from_db(fields=["digest_count"])
+            latest = [row for row in merged if row.pk is not None][-1]
+            carrier.text = render_text("digest", {"count": carrier.digest_count, "latest": latest.text},
+                                       fallback=latest.text)
+            carrier.save(update_fields=["text"])
+    queued = [n for n in created if n.status == NotificationStatus.QUEUED]
+    if any(n.not_before is None for n in queued):
+        request_delivery()
+    for hold in sorted({_seconds_until(n.not_before, now) for n in queued if n.not_before is not None}):
+        request_delivery(hold)
+    return created
+
+
+VALUES_ROWS = 4  # up to this many recipients, VALUES rows; more, one array per column
+
+
+def _insert_new(rows: list[Notification]) -> list[Notification]:
+    """INSERT all rows in one statement; a row whose idempotency key exists already is skipped
+    (ON CONFLICT DO NOTHING: a concurrent writer of the same event wins). Returns the new ones.
+
+    Many rows go, on PostgreSQL, as one array per column (`SELECT … FROM unnest(…)`): the statement is the
+    same whatever the number of recipients, so it is parsed once and prepared, not rebuilt per event; a
+    few go as VALUES rows, cheaper to send."""
+    meta = Notification._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    values = [[f.get_db_prep_save(f.pre_save(row, True), connection) for row in rows] for f in fields]
+    columns = ", ".join(quote(f.column) for f in fields)
+    if connection.vendor == "postgresql" and len(rows) > VALUES_ROWS:
+        arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+        source, params = f"SELECT * FROM unnest({arrays})", values
+    else:
+        placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        source = f"VALUES {', '.join([placeholders] * len(rows))}"
+        params = [column[i] for i in range(len(rows)) for column in values]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} "
+           f"ON CONFLICT ({quote('idempotency_key')}) DO NOTHING "
+           f"RETURNING {quote(meta.pk.column)}, {quote('idempotency_key')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = dict((key, pk) for pk, key in cursor.fetchall())
+    created = []
+    for row in rows:
+        pk = inserted.get(row.idempotency_key)
+        if pk is not None:
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias
+            created.append(row)
     return created
 
 
@@ -176,56 +203,69 @@ def enqueue_fan_out(notice_id: int) -> None:
         logger.exception("could not enqueue notice %s; the dispatcher will retry", notice_id)
 
 
-def _place(row: Notification, *, group: str, now: dt.datetime) -> None:
-    """Save `row`: on its own, held back, or merged into an open digest of the same group."""
+def _place(rows: list[Notification], *, group: str, now: dt.datetime) -> dict[Notification, list[Notification]]:
+    """Decide for each row: sent on its own, held back (`not_before`), or merged into an open digest
+    of the same group. Returns the digests the merged rows join (counted after the insert)."""
+    live = [row for row in rows if row.address]
     eager = conf.is_eager()
-    hold: dt.datetime | None = None
-    if not eager and not row.urgent:
-        limit, window = conf.get_int("OPSDESK_SMS_RATE_LIMIT"), conf.get_int("OPSDESK_SMS_RATE_WINDOW")
-        if limit > 0:
-            _lock(f"notify:{row.channel}:{row.address}")
-            recent = list(Notification.objects.filter(
-                address=row.address, channel=row.channel, created_at__gte=now - dt.timedelta(seconds=window),
-            ).exclude(status__in=[NotificationStatus.MERGED, NotificationStatus.DEAD])
-             .order_by("created_at").values_list("created_at", flat=True)[:limit])
-            if len(recent) >= limit:
-                group = f"flood:{row.channel}:{row.address}"
-                hold = recent[0] + dt.timedelta(seconds=window)
-    if group and hold is None and not eager:
-        wait = conf.get_float("OPSDESK_SMS_GROUP_WAIT")
-        if wait > 0:
-            hold = now + dt.timedelta(seconds=wait)
-    if group and hold is not None:
-        _lock(f"notify:{row.channel}:{row.address}")
-        carrier = (Notification.objects.select_for_update()
-                   .filter(address=row.address, channel=row.channel, digest_group=group, urgent=row.urgent,
-                           status=NotificationStatus.QUEUED, attempts=0, not_before__gt=now)
-                   .order_by("pk").first())
-        if carrier is not None:
-            carrier.digest_count += 1
-            carrier.text = render_text("digest", {"count": carrier.digest_count, "latest": row.text},
-                                       fallback=row.text)
-            carrier.save(update_fields=["digest_count", "text"])
-            row.status = NotificationStatus.MERGED
-            row.merged_into = carrier
-            row.digest_group = group
-            row.save()
-            return
-        row.digest_group = group
-    if not row.urgent:
-        quiet_end = _quiet_hours_end(now)
-        if quiet_end is not None and (hold is None or hold < quiet_end):
+    limit, window = conf.get_int("OPSDESK_SMS_RATE_LIMIT"), conf.get_int("OPSDESK_SMS_RATE_WINDOW")
+    limited = [row for row in live if not row.urgent] if (limit > 0 and not eager) else []
+    wait = conf.get_float("OPSDESK_SMS_GROUP_WAIT") if (group and not eager) else 0
+    if limited or wait > 0:
+        _lock_addresses({(row.channel, row.address) for row in (live if wait > 0 else limited)})
+    holds: dict[int, dt.datetime] = {}
+    groups: dict[int, str] = {id(row): group for row in live}
+    if limited:
+        recent = (Notification.objects.filter(
+            address__in={row.address for row in limited}, created_at__gte=now - dt.timedelta(seconds=window),
+        ).exclude(status__in=[NotificationStatus.MERGED, NotificationStatus.DEAD])
+            .values("address", "channel").annotate(n=Count("pk"), first=Min("created_at")))
+        counts = {(r["address"], r["channel"]): (r["n"], r["first"]) for r in recent}
+        for row in limited:
+            n, first = counts.get((row.address, row.channel), (0, now))
+            counts[(row.address, row.channel)] = (n + 1, first)
+            if n >= limit:
+                groups[id(row)] = f"flood:{row.channel}:{row.address}"
+                holds[id(row)] = first + dt.timedelta(seconds=window)
+    for row in live:
+        if groups[id(row)] and id(row) not in holds and wait > 0:
+            holds[id(row)] = now + dt.timedelta(seconds=wait)
+    merges: dict[Notification, list[Notification]] = defaultdict(list)
+    grouped = [row for row in live if groups[id(row)] and id(row) in holds]
+    if grouped:
+        open_digests = (Notification.objects.select_for_update()
+                        .filter(address__in={row.address for row in grouped},
+                                digest_group__in={groups[id(row)] for row in grouped},
+                                status=NotificationStatus.QUEUED, attempts=0, not_before__gt=now)
+                        .order_by("pk"))
+        carriers: dict[tuple, Notification] = {}
+        for carrier in open_digests:
+            carriers.setdefault((carrier.address, carrier.channel, carrier.digest_group, carrier.urgent), carrier)
+        for row in grouped:
+            row.digest_group = groups[id(row)]
+            carrier = carriers.get((row.address, row.channel, row.digest_group, row.urgent))
+            if carrier is not None:
+                row.status, row.merged_into = NotificationStatus.MERGED, carrier
+                merges[carrier].append(row)
+    quiet_end = _quiet_hours_end(now)
+    for row in live:
+        if row.status != NotificationStatus.QUEUED:
+            continue
+        hold = holds.get(id(row))
+        if not row.urgent and quiet_end is not None and (hold is None or hold < quiet_end):
             hold = quiet_end
-    row.not_before = hold
-    row.save()
+        row.not_before = hold
+    return merges
 
 
-def _lock(name: str) -> None:
-    """Serialise writers for one address until the end of the transaction (PostgreSQL; SQLite
-    serialises writers anyway)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode()) - 2**31])
+def _lock_addresses(addresses: set[tuple[str, str]]) -> None:
+    """Serialise writers per address until the end of the transaction (PostgreSQL; SQLite
+    serialises writers anyway). Taken in one statement, in a fixed order: no deadlock."""
+    if connection.vendor != "postgresql" or not addresses:
+        return
+    keys = sorted({zlib.crc32(f"notify:{channel}:{address}".encode()) - 2**31 for channel, address in addresses})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [keys])
 
 
 def _quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
@@ -249,37 +289,6 @@ def _seconds_until(moment: dt.datetime | None, now: dt.datetime) -> float:
     return max(0.0, (moment - now).total_seconds())
 
 
-def enqueue_delivery(notification_id: int, *, countdown: float = 0, producer=None) -> None:
-    """Hand one delivery to Celery. Long holds are left to the periodic dispatcher."""
-    from notifications.tasks import deliver_notification
-
-    if countdown > MAX_COUNTDOWN_SECONDS:
-        return
-    options = {"queue": conf.get("OPSDESK_NOTIFICATIONS_QUEUE")}
-    if countdown > 0:
-        options["countdown"] = countdown
-    if producer is not None:
-        options["producer"] = producer
-    try:
-        deliver_notification.apply_async((notification_id,), **options)
-    except Exception:  # broker down: the row is committed; the dispatcher will pick it up
-        logger.exception("could not enqueue notification %s; the dispatcher will retry", notification_id)
-
-
-def enqueue_deliveries(items: list[tuple[int, float]]) -> None:
-    """Hand several deliveries to Celery over one broker connection."""
-    if conf.is_eager() or len(items) == 1:
-        for pk, countdown in items:
-            enqueue_delivery(pk, countdown=countdown)
-        return
-    try:
-        with current_app.producer_or_acquire() as producer:
-            for pk, countdown in items:
-                enqueue_delivery(pk, countdown=countdown, producer=producer)
-    except Exception:  # broker down: the dispatcher will pick them up
-        logger.exception("could not enqueue %d notifications; the dispatcher will retry", len(items))
-
-
 def mobile_update(*, person, mobile: str):
     """A person sets their own mobile number (validated and normalised)."""
     validate_mobile(mobile)
@@ -288,131 +297,7 @@ def mobile_update(*, person, mobile: str):
     return person
 
 
-# --- delivering ----------------------------------------------------------------------------
-
-
-@dataclass
-class DeliveryOutcome:
-    status: str
-    follow_ups: list[tuple[int, float]] = field(default_factory=list)  # (notification id, countdown)
-
-
-def _lease_seconds() -> float:
-    # Long enough for the send and the retried record after it: no other worker sends it meanwhile.
-    return 2 * conf.get_float("OPSDESK_SMS_HTTP_TIMEOUT") + 5 + sum(RECORD_RETRY_DELAYS)
-
-
-def _backoff_seconds(attempts: int) -> float:
-    base, cap = conf.get_float("OPSDESK_SMS_RETRY_BASE"), conf.get_float("OPSDESK_SMS_RETRY_MAX")
-    delay = min(cap, base * (2 ** max(0, attempts - 1)))
-    return round(delay * random.uniform(0.9, 1.1), 3)
-
-
-def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
-    """Send one notification at most once to the gateway per attempt, in order per address."""
-    now = timezone.now()
-    with transaction.atomic():
-        n = Notification.objects.select_for_update().filter(pk=notification_id).first()
-        if n is None or n.status in (NotificationStatus.SENT, NotificationStatus.DEAD, NotificationStatus.MERGED):
-            return DeliveryOutcome("skipped")
-        if n.not_before and n.not_before > now:
-            return DeliveryOutcome("held", [(n.pk, _seconds_until(n.not_before, now))])
-        if n.status == NotificationStatus.FAILED and n.next_attempt_at and n.next_attempt_at > now:
-            return DeliveryOutcome("not-due", [(n.pk, _seconds_until(n.next_attempt_at, now))])
-        if n.status == NotificationStatus.SENDING and n.claimed_until and n.claimed_until > now:
-            # Another worker is sending it right now; look again when its lease runs out.
-            return DeliveryOutcome("busy", [(n.pk, _seconds_until(n.claimed_until, now) + 1)])
-        if not n.address:
-            n.status, n.last_error = NotificationStatus.DEAD, "no mobile number" if n.channel == Channel.SMS \
-                else "no e-mail address"
-            n.save(update_fields=["status", "last_error"])
-            return DeliveryOutcome("dead")
-        if _has_earlier_pending(n, now):
-            # The earlier message kicks this one when it is done (see _next_for_address).
-            return DeliveryOutcome("waiting")
-        n.status = NotificationStatus.SENDING
-        n.attempts += 1
-        n.claimed_until = now + dt.timedelta(seconds=_lease_seconds())
-        n.save(update_fields=["status", "attempts", "claimed_until"])
-        attempt = n.attempts
-        message = OutgoingMessage(address=n.address, text=n.text, key=n.idempotency_key, channel=n.channel)
-
-    error, permanent, provider_id = "", False, ""
-    try:
-        provider_id = get_backend(message.channel)(message)
-    except TemporaryFailure as exc:
-        error = str(exc)
-    except PermanentFailure as exc:
-        error, permanent = str(exc), True
-    except Exception as exc:  # a bug or misconfiguration must not lose the message: retry, then dead
-        logger.exception("SMS backend error for notification %s", notification_id)
-        error = f"{exc.__class__.__name__}: {exc}"
-
-    finished = timezone.now()
-    return _after_retrying_database(lambda: _record_attempt(notification_id, attempt, finished, error, permanent,
-                                                            provider_id))
-
-
-# After the gateway took a message, a database that is restarting must not make it look unsent:
-# that record is retried over a few seconds (a restart or fail-over) before the lease is left to run
-# out, which would send the message again.
-RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
-
-
-def _after_retrying_database(write):
-    for delay in (*RECORD_RETRY_DELAYS, None):
-        try:
-            return write()
-        except (OperationalError, InterfaceError):
-            if delay is None or connection.in_atomic_block:  # a caller's transaction is lost anyway
-                raise
-            logger.warning("database unavailable while recording a delivery; retrying in %s s", delay)
-            connection.close()  # the next query connects afresh
-            time.sleep(delay)
-
-
-def _record_attempt(notification_id: int, attempt: int, finished: dt.datetime, error: str, permanent: bool,
-                    provider_id: str) -> DeliveryOutcome:
-    with transaction.atomic():
-        n = Notification.objects.select_for_update().get(pk=notification_id)
-        if n.status != NotificationStatus.SENDING or n.attempts != attempt:
-            return DeliveryOutcome("superseded")  # a later attempt took over after our lease ran out
-        n.claimed_until = None
-        if not error:
-            n.status, n.sent_at, n.last_error = NotificationStatus.SENT, finished, ""
-            n.provider_message_id = (provider_id or "")[:100]
-            n.next_attempt_at = None
-            outcome = DeliveryOutcome("sent")
-        elif permanent or n.attempts >= conf.get_int("OPSDESK_SMS_MAX_ATTEMPTS"):
-            n.status, n.last_error, n.next_attempt_at = NotificationStatus.DEAD, error, None
-            outcome = DeliveryOutcome("dead")
-        else:
-            delay = _backoff_seconds(n.attempts)
-            n.status, n.last_error = NotificationStatus.FAILED, error
-            n.next_attempt_at = finished + dt.timedelta(seconds=delay)
-            outcome = DeliveryOutcome("failed", [(n.pk, delay)])
-        n.save(update_fields=["status", "sent_at", "last_error", "provider_message_id", "next_attempt_at",
-                              "claimed_until"])
-        if outcome.status in ("sent", "dead"):
-            successor = _next_for_address(n, finished)
-            if successor is not None:
-                outcome.follow_ups.append((successor, 0))
-    return outcome
-
-
-def _pending_for_address(n: Notification, now: dt.datetime):
-    return (Notification.objects.filter(address=n.address, channel=n.channel, status__in=PENDING_STATUSES)
-            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now)))
-
-
-def _has_earlier_pending(n: Notification, now: dt.datetime) -> bool:
-    return _pending_for_address(n, now).filter(pk__lt=n.pk).exists()
-
-
-def _next_for_address(n: Notification, now: dt.datetime) -> int | None:
-    return (_pending_for_address(n, now).filter(pk__gt=n.pk)
-            .exclude(status=NotificationStatus.FAILED, next_attempt_at__gt=now)
-            .order_by("pk").values_list("pk", flat=True).first())
+# --- delivering (notifications/delivery.py) -----------------------------------------------------
 
 
 def notification_resend(*, notification: Notification, actor=None) -> Notification:
@@ -439,29 +324,27 @@ def notification_resend(*, notification: Notification, actor=None) -> Notificati
             )
         else:
             raise ValueError(n.status)
-        pk = target.pk
-        transaction.on_commit(lambda: enqueue_delivery(pk))
+        request_delivery()
     return target
 
 
 def notifications_dispatch_due(*, limit: int = 1000) -> int:
-    """The outbox relay: hand Celery what is due and has no task on its way (released holds,
-    retries whose task was lost, rows queued while the broker was down, sends whose worker died).
-    Idempotent: delivering a row twice is harmless, the claim decides."""
+    """The outbox relay (beat): wake delivery if anything is due that no wake-up is on its way for
+    (released holds, retries whose timer was lost, rows queued while the broker was down, sends whose
+    worker died), and hand over notices whose fan-out task was lost. Harmless when repeated: the
+    claim decides who sends. Returns how many rows and notices it found."""
     now = timezone.now()
-    # A row whose task went missing (broker down at commit) is handed over again after the grace.
+    # A row written moments ago has its wake-up on the way; after the grace it is presumed lost.
     cutoff = now - dt.timedelta(seconds=conf.get_float("OPSDESK_SMS_RELAY_GRACE"))
-    due = Notification.objects.filter(
-        Q(status=NotificationStatus.QUEUED, not_before__isnull=True, created_at__lte=cutoff)
-        | Q(status=NotificationStatus.QUEUED, not_before__lte=now)
-        | Q(status=NotificationStatus.FAILED, next_attempt_at__lte=cutoff)
-        | Q(status=NotificationStatus.SENDING, claimed_until__lte=now)
-    ).order_by("pk").values_list("pk", flat=True)[:limit]
-    ids = list(due)
-    for pk in ids:
-        enqueue_delivery(pk)
+    due = (Notification.objects.filter(due_filter(now))
+           .exclude(status=NotificationStatus.QUEUED, not_before__isnull=True, created_at__gt=cutoff)
+           .exclude(status=NotificationStatus.FAILED, next_attempt_at__gt=cutoff)
+           .order_by("pk").values_list("pk", flat=True)[:limit])
+    found = len(due)
+    if found:
+        wake_up()
     notices = list(PendingNotice.objects.filter(created_at__lte=cutoff).order_by("pk")
                    .values_list("pk", flat=True)[:limit])
     for pk in notices:
         enqueue_fan_out(pk)
-    return len(ids) + len(notices)
+    return found + len(notices)

@@ -4,10 +4,13 @@ killed mid-task leaves the message on the broker and another worker finishes it.
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
-from notifications import conf, retention, services
+from notifications import delivery, retention, services
+from notifications.backends import close_backends
 
-__all__ = ["deliver_notification", "fan_out_notice", "dispatch_due_notifications", "purge_delivered_notifications"]
+__all__ = ["deliver_due_notifications", "deliver_notification", "fan_out_notice", "dispatch_due_notifications",
+           "purge_delivered_notifications"]
 
 # Task names are pinned: they are what the broker holds, so moving a module must not rename them.
 # The `opsdesk.notifications.tasks.*` names are the ones used before the app left the `opsdesk`
@@ -15,29 +18,31 @@ __all__ = ["deliver_notification", "fan_out_notice", "dispatch_due_notifications
 OLD_PREFIX = "opsdesk.notifications.tasks."
 
 
+@shared_task(name="notifications.tasks.deliver_due", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliver_due_notifications() -> dict:
+    """A wake-up: claim and send due messages in batches until none is due (notifications/delivery.py)."""
+    return dict(delivery.deliver_due().counts)
+
+
 @shared_task(name="notifications.tasks.deliver_notification", acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)
-def deliver_notification(notification_id: int) -> str:
-    """Deliver one notification. Retries (exponential back-off, from the row's attempt count) and
-    the next message to the same address are enqueued as fresh tasks by the service's outcome."""
-    outcome = services.notification_deliver(notification_id=notification_id)
-    for pk, countdown in outcome.follow_ups:
-        if pk == notification_id and conf.is_eager():
-            continue  # in-process mode has no timer: the dispatcher (beat) or a resend picks it up
-        services.enqueue_delivery(pk, countdown=countdown)
-    return outcome.status
+def deliver_notification(notification_id: int) -> dict:
+    """The one-message task of before batched delivery: messages queued under it still wake delivery."""
+    return dict(delivery.deliver_due().counts)
 
 
 @shared_task(name="notifications.tasks.fan_out_notice", acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)
 def fan_out_notice(notice_id: int) -> int:
-    """Turn one event's notice into per-recipient notifications (their deliveries follow on commit)."""
+    """Turn one event's notice into per-recipient notifications (their delivery is woken on commit)."""
     return services.notice_fan_out(notice_id=notice_id)
 
 
 @shared_task(name="notifications.tasks.dispatch_due_notifications", acks_late=True, ignore_result=True)
 def dispatch_due_notifications() -> int:
-    """Beat: the outbox relay (released holds, lost tasks, dead workers' sends)."""
+    """Beat: the outbox relay (released holds, lost wake-ups, dead workers' sends), and the delivery
+    receipts waiting on this worker's SMPP bind."""
+    delivery.collect_receipts()
     return services.notifications_dispatch_due()
 
 
@@ -47,11 +52,16 @@ def purge_delivered_notifications() -> int:
     return retention.notifications_purge()
 
 
+@worker_process_shutdown.connect
+def _close_connections(**kwargs) -> None:
+    close_backends()  # unbind from the SMSC politely, close kept-alive HTTP connections
+
+
 # --- aliases for messages queued before the move (remove in the release after next) -------------
 
 @shared_task(name=OLD_PREFIX + "deliver_notification", acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)
-def deliver_notification_old_name(notification_id: int) -> str:
+def deliver_notification_old_name(notification_id: int) -> dict:
     return deliver_notification(notification_id)
 
 

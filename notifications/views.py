@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notifications import roster, selectors, services
+from notifications.events import about_links, event_label
 from notifications.forms import LogFilterForm, MobileForm, ShiftForm
 from notifications.models import DutyShift, Notification, NotificationStatus
 from notifications.scoping import roster_units
@@ -42,9 +43,18 @@ def mine(request: HttpRequest) -> HttpResponse:
         services.mobile_update(person=request.user, mobile=form.cleaned_data["mobile"])
         messages.success(request, _("Your mobile number is saved."))
         return redirect("notifications:mine")
-    page = _page(request, selectors.notifications_of(person=request.user))
+    page = _described(request.user, _page(request, selectors.notifications_of(person=request.user)))
     return render(request, "notifications/mine.html", {"form": form, "page": page, "title": _("My notifications")},
                   status=400 if form.errors else 200)
+
+
+def _described(user, page):
+    """Each row's event in words and what it is about (a link when `user` may open it)."""
+    links = about_links(user, page)
+    for n in page:
+        n.event_name = event_label(n.event)
+        n.about_link = links.get(n.pk)
+    return page
 
 
 def _require_administrator(user) -> None:
@@ -63,7 +73,7 @@ def log(request: HttpRequest) -> HttpResponse:
     for row in qs.order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return render(request, "notifications/log.html", {
-        "form": form, "page": _page(request, qs), "counts": counts, "statuses": NotificationStatus.choices,
+        "form": form, "page": _described(request.user, _page(request, qs)), "counts": counts, "statuses": NotificationStatus.choices,
         "query": request.GET.urlencode(), "title": _("Delivery log"),
     })
 

@@ -534,6 +534,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # `make run`: kombu's file-system transport, so one machine runs a real worker and beat (SLA clocks,
+    # escalations, SMS retries) without Redis. Producers and the worker share one folder.
+    _celery_folder = VAR_DIR / "celery" / "queue"
+    _celery_folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_celery_folder), "data_folder_out": str(_celery_folder),
+                                       "control_folder": str(_celery_folder.parent / "control"),
+                                       "store_processed": False, "polling_interval": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}  # filled by opsdesk/celery.py
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by opsdesk/celery.py

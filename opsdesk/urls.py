@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from opsdesk import views
 from opsdesk.metrics import metrics_view
 from opsdesk.org import admin_two_factor, authentication, views_two_factor
+from opsdesk.org.admin_labels import install_admin_labels
 
 # A database that drops away answers 503 with Retry-After, not a bare 500 (see views.server_error).
 handler500 = "opsdesk.views.server_error"
@@ -21,6 +22,8 @@ admin.site.index_title = _("Administration")
 authentication.install_token_admin(admin.site)
 # django-otp's device admins show keys and QR codes: replaced by read-only ones (reset = delete).
 admin_two_factor.install_device_admin(admin.site)
+# knox's, axes' and django-otp's apps and models named in the desk's words (not marked for translation there).
+install_admin_labels(admin.site)
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -75,13 +76,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse({"detail": message}, status=status)
     else:
-        response = HttpResponse(
-            f'<!doctype html><html lang="{escape(get_language() or "zh-hans")}"><head><meta charset="utf-8">'
-            f"<title>OpsDesk</title></head><body><h1>OpsDesk</h1><p>{escape(message)}</p></body></html>",
-            status=status)
+        response = HttpResponse(_server_error_page(status, message), status=status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def _server_error_page(status: int, message: str) -> str:
+    """The site's layout without the request (no context processors: no session, user or
+    navigation, hence no database); the bare page if even the templates fail."""
+    title = _("Service unavailable") if status == 503 else _("Something went wrong")
+    try:
+        return render_to_string("opsdesk/error_page.html", {"kind": str(status), "title": title, "message": message})
+    except Exception:  # the templates themselves may be what failed
+        return (f'<!doctype html><html lang="{escape(get_language() or "zh-hans")}"><head><meta charset="utf-8">'
+                f"<title>OpsDesk</title></head><body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>")
 
 
 # The 4xx pages: Chinese first, inside the site's layout (navigation for a logged-in person), and for

@@ -1,8 +1,10 @@
 """Summary tables behind the statistics pages, kept current by the workflow.
 
 Every row is a daily counter keyed by the dimensions a report groups or filters by. The workflow
-adds to them in the transaction of each transition (`services.record_request_event`,
-`services.record_incident_events`); `manage.py rebuild_report_summaries` recomputes them all from
+counts each transition in its own transaction (`services.record_request_event`,
+`services.record_incident_events`): with in-process tasks straight into these tables; with workers, as
+one `PendingTally` row that a worker folds in moments after the commit (`services.tallies_fold`), so
+that busy requests never queue behind one another on the same counter rows; `manage.py rebuild_report_summaries` recomputes them all from
 the audit trails (back-fill, and the truth check). Nothing else writes here.
 
 Days are local days (settings.TIME_ZONE). Durations are seconds.
@@ -11,12 +13,13 @@ Days are local days (settings.TIME_ZONE). Durations are seconds.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 __all__ = ["RequestCounters", "CountyDaily", "OutletDaily", "CityDaily", "SystemDaily", "UnitWorkDaily", "PersonDaily",
            "HandlingDaily", "ProvinceHandlingDaily", "IncidentDaily", "SystemIncidentDaily", "DURATION_BUCKETS", "REQUEST_COUNTERS", "WORK_COUNTERS",
-           "INCIDENT_COUNTERS", "DAY_GRAIN", "MONTH_GRAIN"]
+           "INCIDENT_COUNTERS", "DAY_GRAIN", "MONTH_GRAIN", "PendingTally"]
 
 # Every counter is kept twice: per day (grain "d") and per calendar month (grain "m", `day` = the
 # first of the month). A range reads whole months from the month rows and only its ragged ends from
@@ -265,3 +268,22 @@ class SystemIncidentDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grain} {self.day}"
+
+
+class PendingTally(models.Model):
+    """Counts of one transaction, not yet added to the summary tables.
+
+    Written in the transition's transaction (an insert: no two requests wait for each other), folded
+    into the summaries and deleted in one transaction by a worker (tasks.fold_tallies, woken on commit;
+    beat folds what a lost wake-up left). `rows`: [model label, key as [name, value] pairs, counts].
+    """
+
+    rows = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending statistics")
+        verbose_name_plural = _("pending statistics")
+
+    def __str__(self) -> str:
+        return f"{len(self.rows)} counts of {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -31,6 +31,7 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from alerts.choices import Category, Severity
 from opsdesk import scoping
@@ -60,7 +61,15 @@ from reports.services import REPORT_LEVELS
 from tickets.choices import BuiltinType
 from tickets.models import RequestType, ServiceRequest
 
-__all__ = ["Column", "Table", "REPORTS", "report_table", "report_root", "drill_path", "percentile_seconds"]
+__all__ = ["Column", "Table", "REPORTS", "REQUESTS_KEY", "report_table", "report_root", "drill_path",
+           "percentile_seconds"]
+
+REQUESTS_KEY = "requests_behind"  # not a column key (the systems table has a "requests" column)
+
+
+def _filed(f: ReportFilter, date_from: date | None = None, date_to: date | None = None, **more) -> dict[str, Any]:
+    """The requests list's filters for "filed in the period" (and `more`)."""
+    return {"date_from": (date_from or f.date_from).isoformat(), "date_to": (date_to or f.date_to).isoformat(), **more}
 
 LEVEL_LABELS = {"county": _("County support centre"), "city": _("City support centre"),
                 "province": _("Provincial operations"), "group": _("Support group")}
@@ -84,6 +93,9 @@ class Table:
     chart: dict[str, Any] = field(default_factory=dict)  # {"type", "x", "series": [keys]}
     note: Any = ""
     root: Unit | None = None
+    # Rows (and the total row) may carry REQUESTS_KEY: {column key: filters of the request search}
+    # in the search's own words (tickets.search.RequestSearchForm: date_from, date_to, unit = filed
+    # under, type = code, system = id, open); only numbers that count filed or open requests carry them.
 
     def column_keys(self) -> list[str]:
         return [c.key for c in self.columns]
@@ -278,8 +290,10 @@ def units_table(user, f: ReportFilter) -> Table:
         s = sums.get(unit.pk, {})
         _add(total, s)
         rows.append({"unit_id": unit.pk, "unit": unit.name, "drill": child_kind != UnitKind.OUTLET,
-                     **_units_row(s, level, backlog.get(unit.pk, {}))})
-    total_row = {"unit": _("Total"), **_units_row(total, level, backlog.get("__all__", {}))}
+                     **_units_row(s, level, backlog.get(unit.pk, {})),
+                     REQUESTS_KEY: {"sent": _filed(f, unit=unit.pk), "backlog": {"open": "true", "unit": unit.pk}}})
+    total_row = {"unit": _("Total"), **_units_row(total, level, backlog.get("__all__", {})),
+                 REQUESTS_KEY: {"sent": _filed(f, unit=root.pk), "backlog": {"open": "true", "unit": root.pk}}}
     columns = [
         Column("unit", _("Unit"), "text"), Column("sent", _("Requests sent")), Column("received", _("Received")),
         Column("answered", _("Answered at this level")), Column("escalated", _("Escalated onward")),
@@ -450,12 +464,16 @@ def systems_table(user, f: ReportFilter) -> Table:
                "incidents": incidents.get(k, {}).get("opened", 0)}
         for name in total:
             total[name] += row[name]
+        row[REQUESTS_KEY] = {"fault_reports": _filed(f, system=k, type=BuiltinType.FAULT_REPORT.value),
+                             "requests": _filed(f, system=k)}
         rows.append(row)
     columns = [Column("system", _("Production system"), "text"), Column("fault_reports", _("Fault reports")),
                Column("other_requests", _("Other requests")), Column("requests", _("All requests")),
                Column("closed", _("Closed")), Column("incidents", _("Incidents opened"))]
     return Table("systems", _("Work per production system"), columns, rows,
-                 {"system": _("Total"), **total, "requests": total["fault_reports"] + total["other_requests"]},
+                 {"system": _("Total"), **total, "requests": total["fault_reports"] + total["other_requests"],
+                  REQUESTS_KEY: {"fault_reports": _filed(f, type=BuiltinType.FAULT_REPORT.value),
+                                 "requests": _filed(f)}},
                  chart={"type": "bar", "x": "system", "series": ["fault_reports", "incidents"]},
                  note=_("Requests filed about each production system, and the incidents its hosts raised."))
 
@@ -517,6 +535,14 @@ def _periods(f: ReportFilter) -> list[date]:
     return starts
 
 
+def _periods_end(start: date, grain: str) -> date:
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + timedelta(days=6)
+    return _next_month(start) - timedelta(days=1)
+
+
 def _trunc(grain: str):
     return {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(grain)
 
@@ -558,7 +584,9 @@ def trends_table(user, f: ReportFilter) -> Table:
         inc = incidents.get(start, {}).get("opened", 0)
         _add(total, s)
         total_inc += inc
-        rows.append({"period": start.isoformat(), **row(s, inc)})
+        end = min(f.date_to, _periods_end(start, f.grain))
+        rows.append({"period": start.isoformat(), **row(s, inc),
+                     REQUESTS_KEY: {"sent": _filed(f, max(start, f.date_from), end, unit=root.pk)}})
     columns = [Column("period", _("Period starting"), "text"), Column("sent", _("Requests sent")),
                Column("answered", _("Answered")), Column("escalated", _("Escalated")), Column("closed", _("Closed")),
                Column("mean_rating", _("Mean rating"), "dec")]
@@ -566,7 +594,8 @@ def trends_table(user, f: ReportFilter) -> Table:
     if with_incidents:
         columns.append(Column("incidents", _("Incidents opened")))
         series.append("incidents")
-    return Table("trends", _("Trends over time"), columns, rows, {"period": _("Total"), **row(total, total_inc)},
+    total_row = {"period": _("Total"), **row(total, total_inc), REQUESTS_KEY: {"sent": _filed(f, unit=root.pk)}}
+    return Table("trends", _("Trends over time"), columns, rows, total_row,
                  root=root, chart={"type": "line", "x": "period", "series": series},
                  note=_("Answered counts answers given at any level; escalated counts every step up."))
 
@@ -577,34 +606,41 @@ def compare_table(user, f: ReportFilter) -> Table:
     fields = REQUEST_COUNTERS
     a = _in_range(base, f).aggregate(**{n: Sum(n) for n in fields})
     b = _in_range(base, f, f.compare_from, f.compare_to).aggregate(**{n: Sum(n) for n in fields})
-    metrics: list[tuple[Any, Callable[[dict], float | None]]] = [
-        (_("Requests sent"), lambda s: s["sent"] or 0),
-        (_("Escalated to the city"), lambda s: s["escalated_county"] or 0),
-        (_("Escalated to the province"), lambda s: s["escalated_city"] or 0),
-        (_("Answered"), lambda s: (s["answered_county"] or 0) + (s["answered_city"] or 0) + (s["answered_province"] or 0)),
-        (_("Returned"), lambda s: (s["returned_county"] or 0) + (s["returned_city"] or 0) + (s["returned_province"] or 0)),
-        (_("Closed"), lambda s: s["closed"] or 0),
-        (_("Resolved at county %"), lambda s: _ratio(s["closed_county"] or 0, s["closed"] or 0, 100)),
-        (_("Mean rating"), lambda s: _ratio(s["rating_sum"] or 0, s["rating_count"] or 0)),
+    # (label, value, unit of measure): the chart shows the counts only, never a share or a mean beside them.
+    metrics: list[tuple[Any, Callable[[dict], float | None], str]] = [
+        (_("Requests sent"), lambda s: s["sent"] or 0, "count"),
+        (_("Escalated to the city"), lambda s: s["escalated_county"] or 0, "count"),
+        (_("Escalated to the province"), lambda s: s["escalated_city"] or 0, "count"),
+        (_("Answered"), lambda s: (s["answered_county"] or 0) + (s["answered_city"] or 0) + (s["answered_province"] or 0),
+         "count"),
+        (_("Returned"), lambda s: (s["returned_county"] or 0) + (s["returned_city"] or 0) + (s["returned_province"] or 0),
+         "count"),
+        (_("Closed"), lambda s: s["closed"] or 0, "count"),
+        (_("Resolved at county %"), lambda s: _ratio(s["closed_county"] or 0, s["closed"] or 0, 100), "pct"),
+        (_("Mean rating"), lambda s: _ratio(s["rating_sum"] or 0, s["rating_count"] or 0), "rating"),
     ]
     if any(r.depth == 0 for r in scoping.report_roots(user)) and root.depth == 0:
         iq = scoping.restrict(user, SystemIncidentDaily.objects.all())
         ia = _in_range(iq, f).aggregate(opened=Sum("opened"))
         ib = _in_range(iq, f, f.compare_from, f.compare_to).aggregate(opened=Sum("opened"))
         a["incidents"], b["incidents"] = ia["opened"] or 0, ib["opened"] or 0
-        metrics.append((_("Incidents opened"), lambda s: s["incidents"]))
+        metrics.append((_("Incidents opened"), lambda s: s["incidents"], "count"))
     rows = []
-    for label, fn in metrics:
+    for label, fn, measure in metrics:
         va, vb = fn(a), fn(b)
         change = _r(va - vb, 2) if va is not None and vb is not None else None
         rows.append({"metric": label, "period": va, "compared": vb, "change": change,
-                     "change_pct": _ratio(change, vb, 100) if change is not None and vb else None})
+                     "change_pct": _ratio(change, vb, 100) if change is not None and vb else None,
+                     "measure": measure})
+    rows[0][REQUESTS_KEY] = {"period": _filed(f, unit=root.pk),
+                             "compared": _filed(f, f.compare_from, f.compare_to, unit=root.pk)}
     columns = [Column("metric", _("Measure"), "text"),
                Column("period", f"{f.date_from:%Y-%m-%d} – {f.date_to:%Y-%m-%d}", "dec"),
                Column("compared", f"{f.compare_from:%Y-%m-%d} – {f.compare_to:%Y-%m-%d}", "dec"),
-               Column("change", _("Change"), "dec"), Column("change_pct", _("Change %"), "pct")]
+               Column("change", pgettext_lazy("difference between two periods", "Change"), "dec"),
+               Column("change_pct", pgettext_lazy("difference between two periods", "Change %"), "pct")]
     return Table("compare", _("Compare two periods"), columns, rows, None, root=root,
-                 chart={"type": "bar", "x": "metric", "series": ["period", "compared"]},
+                 chart={"type": "bar", "x": "metric", "series": ["period", "compared"], "where": {"measure": "count"}},
                  note=_("The period to compare with defaults to the same number of days just before."))
 
 

@@ -12,6 +12,8 @@ read those effects, the kinds of the units involved and the levels, never transi
 so a new transition counts as it declares. The roll-ups the province and city pages read
 (`CityDaily`: a city's counties together; `SystemIncidentDaily`: a system's categories and
 severities together) are counted there too, in the same transaction as the rows they sum.
+With workers running, the counts of a transaction are one PendingTally row folded in right after the
+commit (`tallies_fold`): the summaries are then seconds behind, and no two requests wait on one counter.
 
 Definitions (the pages explain them in the same words):
 - sent: filed by a teller; received at a level: escalated into it (the county: filed);
@@ -29,11 +31,14 @@ Definitions (the pages explain them in the same words):
 from __future__ import annotations
 
 import bisect
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
+from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, UniqueConstraint
 from django.utils import timezone
@@ -51,6 +56,7 @@ from reports.models import (
     HandlingDaily,
     IncidentDaily,
     OutletDaily,
+    PendingTally,
     PersonDaily,
     ProvinceHandlingDaily,
     SystemDaily,
@@ -62,7 +68,7 @@ from workflow import incidents as incident_workflow
 from workflow.incidents import IncidentEffect
 from workflow.requests import ReportEffect, transition_effects
 
-__all__ = ["record_request_event", "record_incident_events", "summaries_rebuild", "Tally", "LEVEL_OF_KIND",
+__all__ = ["record_request_event", "record_incident_events", "summaries_rebuild", "tallies_fold", "Tally", "LEVEL_OF_KIND",
            "REPORT_LEVELS", "bucket_of"]
 
 # The four levels of the reports and the unit kinds that make them.
@@ -71,6 +77,7 @@ LEVEL_OF_KIND = {UnitKind.COUNTY: "county", UnitKind.CITY: "city", UnitKind.OPER
 REPORT_LEVELS = ("county", "city", "province", "group")
 FLOW_LEVEL = {"county": "county", "city": "city", "province": "province", "group": "province"}
 E = ReportEffect
+logger = logging.getLogger(__name__)
 # Counted as answered at the level holding the request.
 ANSWERS_THERE = {E.ANSWERED_HERE, E.ANSWER_APPROVED}
 # Counted as returned to the level the request comes back to.
@@ -99,11 +106,20 @@ class Tally:
             for name, n in counts.items():
                 row[name] += int(n)
 
-    def apply(self) -> None:
-        """Add to the stored rows (creating missing ones), in a fixed order to avoid deadlocks."""
+    def apply(self, *, now: bool = False) -> None:
+        """Add to the stored rows (creating missing ones), in a fixed order to avoid deadlocks.
+
+        Inside a transaction with workers running, the counts are written as one PendingTally row and
+        folded in by a worker after the commit (see PendingTally); `now` adds them at once."""
         ordered = sorted(self.rows.items(), key=lambda kv: (kv[0][0].__name__, repr(kv[0][1])))
         ordered = [(model, key, {k: v for k, v in counts.items() if v}) for (model, key), counts in ordered]
         ordered = [(model, key, counts) for model, key, counts in ordered if counts]
+        if not ordered:
+            return
+        if not now and connection.in_atomic_block and not current_app.conf.task_always_eager:
+            PendingTally.objects.create(rows=[[model._meta.label, list(key), counts] for model, key, counts in ordered])
+            _fold_after_commit()
+            return
         if connection.vendor == "postgresql":
             # One upsert statement per summary table: a transition touches a dozen rows, and a
             # round trip (and a savepoint on a first count) per row was most of its time.
@@ -130,6 +146,43 @@ class Tally:
         for (model, key), counts in self.rows.items():
             out[model].append(model(**dict(key), **counts))
         return out
+
+
+def _fold_after_commit() -> None:
+    """Wake a worker to fold pending tallies once this transaction commits (once per transaction)."""
+    if not any(entry[1] is wake_fold for entry in connection.run_on_commit):
+        transaction.on_commit(wake_fold)
+
+
+def wake_fold() -> None:
+    from reports.tasks import fold_tallies
+
+    try:
+        fold_tallies.apply_async()
+    except Exception:  # broker down: the rows are committed; beat folds them later
+        logger.exception("could not wake the statistics fold; beat will fold")
+
+
+def tallies_fold(*, limit: int = 500) -> int:
+    """Add pending tallies to the summary tables and delete them, in one transaction per batch (two
+    workers take different rows: SKIP LOCKED). Returns how many were folded."""
+    folded = 0
+    while True:
+        with transaction.atomic():
+            pending = list(PendingTally.objects.select_for_update(skip_locked=True).order_by("pk")[:limit])
+            if not pending:
+                return folded
+            t = Tally()
+            for tally in pending:
+                for label, key, counts in tally.rows:
+                    model = apps.get_model(label)
+                    key = tuple((name, model._meta.get_field(name).to_python(value)) for name, value in key)
+                    row = t.rows[(model, key)]
+                    for name, n in counts.items():
+                        row[name] += int(n)
+            t.apply(now=True)
+            PendingTally.objects.filter(pk__in=[tally.pk for tally in pending]).delete()
+            folded += len(pending)
 
 
 def _upsert(model, rows: list[tuple[tuple, dict[str, int]]]) -> None:
@@ -449,6 +502,7 @@ def summaries_rebuild(*, check_only: bool = False) -> dict[str, Any]:
             report["differences"][model.__name__] = len(diffs)
         return report
     with transaction.atomic():
+        PendingTally.objects.all().delete()  # already in the audit trails the rebuild counted
         for model in (*SUMMARY_MODELS, *INCIDENT_MODELS):
             model.objects.all().delete()
             model.objects.bulk_create(built.get(model, []), batch_size=2000)

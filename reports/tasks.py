@@ -1,12 +1,19 @@
-"""Celery entry points of the statistics app's layer: the daily purge of what no app owns."""
+"""Celery entry points of the statistics app's layer: folding pending counts in, and the daily purge of what
+no app owns."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from reports import retention
+from reports import retention, services
 
-__all__ = ["purge_expired_sessions"]
+__all__ = ["purge_expired_sessions", "fold_tallies"]
+
+
+@shared_task(name="reports.tasks.fold_tallies", acks_late=True, ignore_result=True)
+def fold_tallies() -> int:
+    """Woken after a transition commits, and by beat: add pending tallies to the statistics."""
+    return services.tallies_fold()
 
 
 @shared_task(name="reports.tasks.purge_expired_sessions", acks_late=True, ignore_result=True)

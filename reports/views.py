@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from opsdesk import scoping
 from reports.exports import table_csv, table_xlsx
 from reports.forms import ReportFilterForm
-from reports.selectors import REPORTS, drill_path, report_table
+from reports.selectors import REPORTS, REQUESTS_KEY, drill_path, report_table
 
-__all__ = ["report_page", "report_export"]
+__all__ = ["report_page", "report_export", "requests_url"]
 
 EXPORTS = {
     "csv": ("text/csv; charset=utf-8", table_csv),
@@ -29,14 +29,31 @@ def _tabs(user) -> list[tuple[str, str]]:
             if province_wide or slug not in ("systems", "incidents")]
 
 
+def requests_url(filters: dict) -> str:
+    """The request search showing the requests behind a number (filters in the search's words)."""
+    return f"{reverse('tickets:search')}?{urlencode(filters)}"
+
+
 def _cells(table, row: dict, drill_url: str | None) -> list[tuple]:
-    """(column key, kind, value, link) per cell, worked out here so the template only loops."""
+    """(column key, kind, value, drill-down link, requests link) per cell, worked out here so the
+    template only loops."""
     cells = []
+    behind = row.get(REQUESTS_KEY) or {}
     for i, column in enumerate(table.columns):
         value = row.get(column.key)
         link = f"{drill_url}{row['unit_id']}" if i == 0 and drill_url and row.get("drill") else None
-        cells.append((column.key, column.kind, "" if value is None else value, link))
+        requests = requests_url(behind[column.key]) if column.key in behind and value not in (None, "") else None
+        cells.append((column.key, column.kind, "" if value is None else value, link, requests))
     return cells
+
+
+def _chart(table) -> dict:
+    """The chart's data: the rows of one unit of measure only (`where` in the table's chart)."""
+    where = table.chart.get("where", {})
+    rows = [{k: v for k, v in row.items() if k != REQUESTS_KEY} for row in table.rows
+            if all(row.get(k) == v for k, v in where.items())]
+    return {**{k: v for k, v in table.chart.items() if k != "where"}, "rows": rows,
+            "labels": {c.key: str(c.label) for c in table.columns}}
 
 
 @login_required
@@ -56,6 +73,9 @@ def report_page(request, slug: str = "units"):
             form.is_valid()
         filters = form.cleaned_data["filter"]
         table = report_table(request.user, slug, filters)
+        # The boxes show the range in force, the defaults included (not blank while they apply).
+        form = ReportFilterForm(filters.as_params())
+        form.is_valid()
     context = {"slug": slug, "tabs": _tabs(request.user), "form": form, "table": table, "title": REPORTS[slug][0]}
     if table is not None:
         params = filters.as_params()
@@ -65,7 +85,7 @@ def report_page(request, slug: str = "units"):
             filters=filters, query=urlencode(params),
             base_query=urlencode({k: v for k, v in params.items() if k != "unit"}),
             crumbs=drill_path(request.user, table.root) if table.root else [],
-            chart={**table.chart, "rows": table.rows, "labels": {c.key: str(c.label) for c in table.columns}},
+            chart=_chart(table),
             body=[_cells(table, row, drill_url) for row in table.rows],
             foot=_cells(table, table.total, None) if table.total else None,
         )

@@ -11,3 +11,5 @@ class TicketsConfig(AppConfig):
         from tickets import handlers, scoping  # noqa: F401
 
         handlers.register()
+        # Its part of the demo (`seed_org --scale demo`): the module registers itself.
+        from tickets import demo  # noqa: F401

@@ -3,9 +3,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from workflow.requests import OPEN_STATES, RequestState
+from workflow.requests import OPEN_STATES, Rating, RequestState
 
-__all__ = ["RequestState", "OPEN_STATES", "FieldKind", "BuiltinType"]
+__all__ = ["RequestState", "OPEN_STATES", "FieldKind", "BuiltinType", "Rating"]
 
 
 class FieldKind(models.TextChoices):

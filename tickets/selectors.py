@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass, field
+
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,8 +12,10 @@ from django.utils.translation import gettext as _
 from alerts.selectors import open_incidents_for_system
 from opsdesk import scoping
 from opsdesk.org.choices import UnitKind
-from tickets.models import Attachment, Comment, RequestEvent, ServiceRequest
+from opsdesk.org.models import Unit
+from tickets.models import Attachment, Comment, RequestEvent, SavedView, ServiceRequest
 from workflow import engine
+from workflow.requests import RequestState
 
 __all__ = [
     "request_list",
@@ -24,6 +28,9 @@ __all__ = [
     "known_incidents_for_system",
     "comment_list",
     "attachment_list",
+    "GroupLoad",
+    "requests_with_groups",
+    "saved_views",
 ]
 
 # Few joins on purpose: PostgreSQL's planning time grows fast with each one (the list shows the
@@ -100,3 +107,35 @@ def known_incidents_for_system(*, user, system) -> list[str]:
     since = timezone.localtime(min(incident.first_seen for incident in incidents))
     shown = since.strftime("%H:%M") if since.date() == timezone.localdate() else since.strftime("%m-%d %H:%M")
     return [_("A known fault is being handled since %(time)s.") % {"time": shown}]
+
+
+@dataclass
+class GroupLoad:
+    """One support group in the dispatcher's overview: how many requests are out with it, and the
+    ones that have waited longest there (oldest first)."""
+
+    group: Unit
+    count: int = 0
+    longest_waiting: list[ServiceRequest] = field(default_factory=list)
+
+
+def requests_with_groups(*, user, per_group: int = 20) -> list[GroupLoad]:
+    """Everything out with the support groups that `user` may see, by group: the groups holding the
+    most first, each with its longest-waiting requests (how long each has been with its group)."""
+    out = scoping.restrict(user, ServiceRequest.objects.filter(state=RequestState.AT_GROUP))
+    counts = dict(out.order_by().values_list("holder_unit").annotate(n=Count("pk")))
+    if not counts:
+        return []
+    loads = [GroupLoad(group=group, count=counts[group.pk])
+             for group in Unit.objects.filter(pk__in=list(counts)).order_by("name")]
+    for load in loads:
+        load.longest_waiting = list(out.filter(holder_unit=load.group).select_related(*LIST_RELATED, "system")
+                                    .order_by("held_since", "pk")[:per_group])
+    return sorted(loads, key=lambda load: (-load.count, load.group.name))
+
+
+def saved_views(*, user) -> QuerySet[SavedView]:
+    """The person's own saved searches (nobody else's: they are personal)."""
+    if not (user and user.is_authenticated):
+        return SavedView.objects.none()
+    return SavedView.objects.filter(owner=user).order_by("name", "pk")

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from notifications import conf
-from notifications.models import SlaClock, SlaPolicy
+from notifications.models import Duty, SlaClock, SlaPolicy
 from notifications.roster import recipients_for_unit
 from notifications.services import notify
 from opsdesk.org.choices import Role
@@ -168,7 +168,8 @@ def sla_check_request(*, request_id: int, now: dt.datetime | None = None) -> lis
 
 
 def _announce(request, clock: SlaClock, template: str, target: str, due: dt.datetime) -> None:
-    holders = [request.assignee] if request.assignee_id else recipients_for_unit(request.holder_unit)
+    holders = ([request.assignee] if request.assignee_id
+               else recipients_for_unit(request.holder_unit, duty=Duty.REQUESTS))
     people = {p.pk: p for p in holders + supervisors_of(request.holder_unit)}
     with override(conf.get("OPSDESK_SMS_LANGUAGE") or "zh-hans"):
         target_label = _("first response") if target == "response" else _("resolution")

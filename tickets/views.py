@@ -12,27 +12,37 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from alerts.selectors import incident_get
+from opsdesk import scoping
 from opsdesk.org.choices import Role, UnitKind
-from opsdesk.org.models import ProductionSystem
-from tickets import selectors, services
+from opsdesk.org.models import ProductionSystem, Unit
+from tickets import incident_requests, selectors, services
 from tickets.api.views import attachment_response
 from tickets.choices import FieldKind
 from tickets.errors import action_label, describe_transition_error
 from tickets.forms import ActionForm, AttachmentForm, CommentForm, form_for_type
 from tickets.models import RequestType
+from tickets.search import COUNT_LIMIT, RequestSearchForm, request_search
 from workflow.engine import TransitionError
 
 __all__ = ["mine", "new", "new_of_type", "queue", "triage", "group_board", "detail", "act", "comment", "attach",
-           "download"]
+           "download", "search", "bulk", "saved_view_save", "saved_view_delete", "groups_overview", "new_from_incident"]
 
 PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, queryset):
-    return Paginator(queryset.select_related("system"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return _numbered(Paginator(queryset.select_related("system"), PAGE_SIZE).get_page(request.GET.get("page")))
+
+
+def _numbered(page):
+    """The page with the numbers its pager shows (页码): the first, the last, and those around it."""
+    page.numbers = list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    return page
 
 
 def _with_actions(page, user):
@@ -87,7 +97,16 @@ def new_of_type(request: HttpRequest, code: str) -> HttpResponse:
                 incidents[system.pk] = (system, found)
     return render(request, "tickets/new_of_type.html",
                   {"request_type": request_type, "form": form, "known_incidents": incidents.values(),
-                   "known_incident_ids": list(incidents)})
+                   "chosen_system": _chosen_system(form)})
+
+
+def _chosen_system(form) -> int | None:
+    """The production system the form is filled for (its known-incident box is the one shown)."""
+    value = form["system"].value()
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _board(request: HttpRequest, queryset, title: str, *, show_actions: bool = True) -> HttpResponse:
@@ -211,3 +230,140 @@ def download(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
     if attachment is None:
         raise Http404
     return attachment_response(attachment)
+
+
+# --- finding and overseeing work -------------------------------------------------------------------
+
+def _bulk_actions(user) -> list[tuple[str, str]]:
+    """The actions the search page offers on several requests at once, for this person."""
+    actions = []
+    if user.has_role(Role.COUNTY_SUPPORT, Role.CITY_SUPPORT, Role.DISPATCHER, Role.GROUP_MEMBER, Role.GROUP_LEAD):
+        actions.append(("claim", action_label("claim")))
+    if user.has_role(Role.DISPATCHER) and scoping.is_province_staff(user):
+        actions.append(("dispatch", action_label("dispatch")))
+    return actions
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Find requests: text, outlet, person and filters, the person's saved views, numbered pages,
+    and the bulk actions that make sense on what was found."""
+    form = RequestSearchForm(request.GET)
+    page = None
+    if form.is_valid():
+        found = request_search(user=request.user, filters=form.filters(),
+                               related=(*selectors.LIST_RELATED, "system"))
+        page = _with_actions(_numbered(Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))), request.user)
+    bulk_actions = _bulk_actions(request.user)
+    return render(request, "tickets/search.html", {
+        "form": form, "page": page, "count_limit": COUNT_LIMIT,
+        "saved_views": selectors.saved_views(user=request.user),
+        "bulk_actions": bulk_actions,
+        "groups": Unit.objects.filter(kind=UnitKind.SUPPORT_GROUP, is_active=True).order_by("name")
+        if any(name == "dispatch" for name, _label in bulk_actions) else [],
+        "query": _query_without_page(request),
+    })
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@login_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Claim or dispatch the chosen requests: each one on its own, and each outcome reported."""
+    ids = [int(v) for v in request.POST.getlist("ids") if v.isascii() and v.isdigit() and len(v) < 19]
+    try:
+        outcomes = services.requests_bulk_transition(
+            actor=request.user, request_ids=ids, name=request.POST.get("action", ""),
+            comment=request.POST.get("comment", "")[:4000], group=request.POST.get("group") or None)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back(request, reverse("tickets:search"))
+    done = [o for o in outcomes if o.ok]
+    if done:
+        messages.success(request, _("%(action)s: %(n)s done (%(numbers)s).") % {
+            "action": action_label(request.POST["action"]), "n": len(done),
+            "numbers": "、".join(o.number for o in done)})
+    for outcome in outcomes:
+        if not outcome.ok:
+            messages.error(request, _("%(number)s: %(message)s") % {"number": outcome.number,
+                                                                   "message": outcome.message})
+    return _back(request, reverse("tickets:search"))
+
+
+@login_required
+@require_POST
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    try:
+        view = services.saved_view_save(owner=request.user, name=request.POST.get("name", ""),
+                                        query=request.POST.get("query", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("tickets:search") + "?" + request.POST.get("query", ""))
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return redirect(reverse("tickets:search") + "?" + view.query)
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    services.saved_view_delete(owner=request.user, pk=pk)
+    messages.success(request, _("View deleted."))
+    return redirect("tickets:search")
+
+
+@login_required
+def groups_overview(request: HttpRequest) -> HttpResponse:
+    """The dispatcher's overview: everything out with the support groups, longest waiting first."""
+    user = request.user
+    if not (user.is_administrator or (scoping.is_province_staff(user) and user.has_role(Role.DISPATCHER,
+                                                                                        Role.MANAGER))):
+        raise PermissionDenied
+    return render(request, "tickets/overview.html", {"loads": selectors.requests_with_groups(user=user),
+                                                     "now": timezone.now()})
+
+
+@login_required
+def new_from_incident(request: HttpRequest, incident_pk: int) -> HttpResponse:
+    """提交服务请求 from an alert incident: a form prefilled from the incident, filed on behalf of the
+    provincial centre and linked to the incident (tickets.incident_requests)."""
+    if not incident_requests.may_file_from_incident(request.user):
+        raise incident_requests.refusal()
+    incident = incident_get(user=request.user, pk=incident_pk)
+    if incident is None:
+        raise Http404
+    types = RequestType.objects.filter(is_active=True)
+    code = request.POST.get("type") or request.GET.get("type") or incident_requests.DEFAULT_TYPE
+    request_type = types.filter(code=code).first() or types.first()
+    if request_type is None:
+        raise Http404
+    form = form_for_type(request_type, request.POST or None,
+                         initial=incident_requests.incident_prefill(incident, request_type))
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = incident_requests.request_create_from_incident(
+                requester=request.user, incident_pk=incident.pk, request_type=request_type,
+                subject=form.cleaned_data["subject"], system=form.cleaned_data.get("system"), data=form.type_data(),
+                submission_key=form.cleaned_data.get("submission_key", ""))
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Request %(number)s was sent to provincial operations.")
+                             % {"number": created.number})
+            return redirect("tickets:detail", pk=created.pk)
+    return render(request, "tickets/new_from_incident.html", {
+        "incident": incident, "types": types, "request_type": request_type, "form": form,
+    }, status=400 if form.errors else 200)

@@ -19,6 +19,14 @@ The route (DOMAIN.md, "Service requests"):
                         │ confirm ─► closed          reject ─► back to the level that answered
                         │ auto_close (after N days) ─► closed
 
+The provincial centre's own people (an operator or a support group filing from an alert incident)
+file on behalf of the centre: their request starts `at_province` with the operations department (there is no county or
+city below it), and its answer comes straight back to them (`answer`/`approve` ─► answered) for them
+to confirm or reject, as a teller would (`filed_at_province`).
+
+A teller may withdraw a request filed by mistake while it is still at the county and nobody has
+taken it (`withdraw` ─► closed, counted nowhere in the statistics).
+
 Any support level (county, city, group) may ask the teller for information: the request waits in
 `info_requested` at the outlet and comes back to the same level when the teller answers.
 
@@ -49,6 +57,7 @@ from workflow.effects import counts, declared_effects
 __all__ = [
     "SUBMIT",
     "RequestState",
+    "Rating",
     "ReportEffect",
     "transition_effects",
     "OPEN_STATES",
@@ -71,6 +80,16 @@ class RequestState(models.TextChoices):
     INFO_REQUESTED = "info_requested", _("Waiting for information from the teller")
     ANSWERED = "answered", _("Answered, waiting for confirmation")
     CLOSED = "closed", _("Closed")
+
+
+class Rating(models.IntegerChoices):
+    """The teller's satisfaction when confirming an answer: stored as 1–5, always shown in words."""
+
+    VERY_SATISFIED = 5, _("Very satisfied")
+    SATISFIED = 4, _("Satisfied")
+    NEUTRAL = 3, _("Neutral")
+    DISSATISFIED = 2, _("Dissatisfied")
+    VERY_DISSATISFIED = 1, _("Very dissatisfied")
 
 
 # The filing of a request: not a transition (the request is created in AT_COUNTY) but recorded and
@@ -123,6 +142,7 @@ TRANSITION_LABELS: dict[str, Any] = {
     "reject": _("Reject the answer"),
     "claim": _("Take it myself"),
     "auto_close": _("Closed automatically"),
+    "withdraw": _("Withdraw"),
 }
 
 
@@ -154,6 +174,7 @@ TRANSITION_INPUTS: dict[str, tuple[str, ...]] = {
     "reject": (In.COMMENT_REQUIRED,),
     "claim": (),
     "auto_close": (),
+    "withdraw": (In.COMMENT_REQUIRED,),
 }
 
 
@@ -181,10 +202,26 @@ any_support_holder = _holder(Role.COUNTY_SUPPORT, Role.CITY_SUPPORT, Role.DISPAT
                              Role.GROUP_LEAD)
 
 
+def filed_at_province(request) -> bool:
+    """Filed by the provincial centre itself (from an alert incident), not by an outlet's teller."""
+    return request.origin_unit.kind in (UnitKind.OPERATIONS, UnitKind.PROVINCE, UnitKind.SUPPORT_GROUP)
+
+
+def filed_below_province(request) -> bool:
+    return not filed_at_province(request)
+
+
 def requester_only(request, user) -> bool:
-    """Only the teller who filed the request (still active, still a teller) acts for it."""
+    """Only the teller who filed the request (still active, still a teller) acts for it; for a
+    request the provincial centre filed, the person who filed it."""
     return bool(user is not None and user.is_authenticated and user.is_active
-                and user.pk == request.requester_id and user.has_role(Role.TELLER))
+                and user.pk == request.requester_id
+                and (user.has_role(Role.TELLER) or filed_at_province(request)))
+
+
+def not_yet_taken(request) -> bool:
+    """Withdraw: the county has not started on it (nobody took it personally)."""
+    return request.assignee_id is None
 
 
 def second_county_person(request, user) -> bool:
@@ -234,6 +271,11 @@ def _return_to(request, *args, **kwargs) -> str:
     return request._return_state
 
 
+def _down_from_province(request, *args, **kwargs) -> str:
+    """Where the province's answer goes: down to the city, or straight to a provincial filer."""
+    return S.ANSWERED if filed_at_province(request) else S.ANSWER_AT_CITY
+
+
 class RequestWorkflow(FSMModelMixin, models.Model):
     """Abstract: the state machine of a service request. The concrete model supplies
     `origin_unit`, `requester` and `request_type`; its app registers the audit recorder."""
@@ -262,7 +304,7 @@ class RequestWorkflow(FSMModelMixin, models.Model):
                                     related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
-    rating = models.PositiveSmallIntegerField(_("satisfaction rating"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(_("satisfaction rating"), null=True, blank=True, choices=Rating.choices)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     class Meta:
@@ -321,13 +363,14 @@ class RequestWorkflow(FSMModelMixin, models.Model):
                 custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
     @transition(field=state, source=S.AT_CITY, target=S.ANSWER_AT_COUNTY, permission=city_holder,
                 custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
-    @transition(field=state, source=S.AT_PROVINCE, target=S.ANSWER_AT_CITY, permission=dispatcher_holder,
-                custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
+    @transition(field=state, source=S.AT_PROVINCE,
+                target=GET_STATE(_down_from_province, states=[S.ANSWER_AT_CITY, S.ANSWERED]),
+                permission=dispatcher_holder, custom=counts(E.ANSWERED_HERE, E.GIVES_ANSWER))
     def answer(self, *, actor, comment: str = "", **kwargs) -> dict:
         text = _required(comment, _("Write the answer."))
         source = self.state
         self._set_answer(self.holder_unit, text)
-        if source == S.AT_COUNTY:
+        if source == S.AT_COUNTY or filed_at_province(self):
             self._deliver_to_teller()
         elif source == S.AT_CITY:
             self._hand_to(self.county_unit())
@@ -377,17 +420,21 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         self._hand_to(group)
         return {"group": group.pk}
 
-    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_CITY, permission=dispatcher_holder,
-                custom=counts(E.SENT_BACK))
+    @transition(field=state, source=S.AT_PROVINCE, target=S.AT_CITY, conditions=[filed_below_province],
+                permission=dispatcher_holder, custom=counts(E.SENT_BACK))
     def send_back(self, *, actor, comment: str = "", **kwargs) -> dict:
         _required(comment, _("Say why the request is sent back."))
         self._hand_to(self.city_unit())
         return {}
 
-    @transition(field=state, source=S.IN_REVIEW, target=S.ANSWER_AT_CITY, permission=dispatcher_holder,
-                custom=counts(E.ANSWER_APPROVED))
+    @transition(field=state, source=S.IN_REVIEW,
+                target=GET_STATE(_down_from_province, states=[S.ANSWER_AT_CITY, S.ANSWERED]),
+                permission=dispatcher_holder, custom=counts(E.ANSWER_APPROVED))
     def approve(self, *, actor, comment: str = "", **kwargs) -> dict:
-        self._hand_to(self.city_unit())
+        if filed_at_province(self):
+            self._deliver_to_teller()
+        else:
+            self._hand_to(self.city_unit())
         return {}
 
     @transition(field=state, source=S.IN_REVIEW, target=S.AT_GROUP, permission=dispatcher_holder,
@@ -452,6 +499,15 @@ class RequestWorkflow(FSMModelMixin, models.Model):
         self._hand_to(unit)
         self.answered_at = None
         return {}
+
+    @transition(field=state, source=S.AT_COUNTY, target=S.CLOSED, conditions=[not_yet_taken],
+                permission=requester_only, custom=counts())
+    def withdraw(self, *, actor, comment: str = "", **kwargs) -> dict:
+        """The teller filed it by mistake: it closes before anyone has taken it (counted nowhere)."""
+        _required(comment, _("Say why the request is withdrawn."))
+        self.closed_at = timezone.now()
+        self.assignee = None
+        return {"withdrawn": True}
 
     @transition(field=state, source=S.ANSWERED, target=S.CLOSED, permission=system_only,
                 custom=counts(E.CLOSED))

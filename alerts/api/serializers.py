@@ -16,7 +16,8 @@ __all__ = ["IncidentSerializer", "IncidentDetailSerializer", "ActionSerializer",
 
 
 class IncidentSerializer(serializers.ModelSerializer):
-    check = serializers.CharField(source="check_name", read_only=True)
+    check = serializers.CharField(source="check_name", read_only=True)  # normalised: matching, de-duplication
+    check_label = serializers.CharField(source="check_title", read_only=True)  # as the tool wrote it
     system = serializers.SlugRelatedField(slug_field="code", read_only=True)
     system_name = serializers.CharField(source="system.name", read_only=True, default="")
     alarming = serializers.BooleanField(read_only=True)
@@ -24,7 +25,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = ["id", "state", "version", "severity", "source", "host", "check", "category", "system",
+        fields = ["id", "state", "version", "severity", "source", "host", "check", "check_label", "category", "system",
                   "system_name", "summary", "first_seen", "last_seen", "occurrences", "silenced_count", "silenced",
                   "silenced_until", "flapping", "reopen_count", "acknowledged_at", "resolved_at", "alarming",
                   "dedup_key"]

@@ -28,6 +28,9 @@ class Incident(IncidentWorkflow):
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     host = models.CharField(_("host"), max_length=255, db_index=True)
     check_name = models.CharField(_("check"), max_length=500)
+    # The check as the tool wrote it (case kept) for people to read; check_name is the normalised
+    # form de-duplication and silences match on.
+    check_label = models.CharField(_("check as written"), max_length=500, blank=True, default="")
     category = models.CharField(_("category"), max_length=20, choices=Category.choices, db_index=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, db_index=True)
     system = models.ForeignKey("org.ProductionSystem", verbose_name=_("production system"), null=True,
@@ -64,7 +67,12 @@ class Incident(IncidentWorkflow):
         indexes = [models.Index(fields=["state", "severity"], name="alerts_incident_state_sev")]
 
     def __str__(self) -> str:
-        return f"{self.host} · {self.check_name}"
+        return f"{self.host} · {self.check_title}"
+
+    @property
+    def check_title(self) -> str:
+        """The check as people read it: as the tool wrote it."""
+        return self.check_label or self.check_name
 
     def save(self, *args, **kwargs) -> None:
         self.key_hash = key_hash(self.dedup_key)

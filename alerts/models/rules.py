@@ -25,6 +25,17 @@ class RuleMode(models.TextChoices):
     CORRECT = "correct", _("Correct what a tool's reader read")
 
 
+# validate_rule()'s whole-rule problems, in the UI's words.
+RULE_PROBLEMS = {
+    "a rule needs extract_subject or extract_body":
+        _("An extraction rule needs a pattern to extract from the subject or from the body."),
+    "a correction needs match_sender, match_subject or match_body (it must not touch every mail)":
+        _("A correction needs a sender, subject or body pattern: it must not touch every mail."),
+    "a correction needs a value to set or a regex to extract it":
+        _("A correction needs a value to set or a pattern to extract it."),
+}
+
+
 @track_configuration(exclude=["updated_at"])
 class ParsingRule(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -77,7 +88,20 @@ class ParsingRule(models.Model):
     def clean(self) -> None:
         problems = validate_rule(self.to_rule())
         if problems:
-            raise ValidationError("; ".join(problems))
+            raise ValidationError([self._problem_in_words(p) for p in problems])
+
+    def _problem_in_words(self, problem: str) -> str:
+        """The parser's check (alerts.parsing.rules.validate_rule, English, Django-free) in the UI's
+        words: a whole-rule problem translated, a field's named by its label (a regex error keeps
+        Python's own message after it: it says where the pattern breaks)."""
+        if problem in RULE_PROBLEMS:
+            return str(RULE_PROBLEMS[problem])
+        name, sep, detail = problem.partition(": ")
+        field = next((f for f in self._meta.fields if f.name == name), None) if sep else None
+        if field is None:
+            return problem
+        return str(_("%(field)s (%(name)s) is not valid: %(detail)s")
+                   % {"field": field.verbose_name, "name": name, "detail": detail})
 
 
 class RuleChange(AppendOnlyModel):

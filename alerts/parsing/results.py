@@ -53,6 +53,8 @@ class Alert:
     ``needs_review`` is empty when the parser is sure, else why an operator should look (the state
     was not stated and the alert was read as a problem, say). ``severity_word`` is the tool's own
     level (``P2``, ``High``, ``严重``) before mapping, for per-source priority tables.
+    ``check_label`` is the check as written (``Linux: CPU Load``), shown to people; ``check`` is its
+    normalised form (lower-case), which de-duplication and matching use.
     """
 
     source: str
@@ -67,6 +69,8 @@ class Alert:
     identity: str = ""
     needs_review: str = ""
     severity_word: str = field(default="", compare=False)
+    # The check as the tool wrote it (case kept), for display; `check` is normalised for matching.
+    check_label: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

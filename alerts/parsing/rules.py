@@ -30,6 +30,7 @@ from .vocab import (
     make_dedup_key,
     map_severity,
     norm,
+    one_line,
     status_from_word,
 )
 
@@ -240,7 +241,8 @@ def correct_alert(rule: Rule, msg: MessageView, alert: Alert, errors: list[str])
         return alert
     # A state an operator taught is no longer in doubt.
     review = "" if values.get("status") else alert.needs_review
-    return replace(alert, host=host, check=check, severity=severity, status=status, category=category,
+    label = one_line(values["check"], 500) if values.get("check") and check != alert.check else alert.check_label
+    return replace(alert, host=host, check=check, check_label=label, severity=severity, status=status, category=category,
                    dedup_key=make_dedup_key(alert.source, host, check, alert.identity), needs_review=review,
                    fields={**alert.fields, "corrected_by": rule.name})
 

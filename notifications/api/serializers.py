@@ -48,7 +48,7 @@ class DutyShiftSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DutyShift
-        fields = ["id", "unit", "person", "starts_at", "ends_at", "is_substitute", "note"]
+        fields = ["id", "unit", "person", "duty", "starts_at", "ends_at", "is_substitute", "note"]
 
     def validate(self, attrs):
         unit, person = attrs.get("unit"), attrs.get("person")

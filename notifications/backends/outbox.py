@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from notifications.backends import OutgoingMessage
+from notifications.backends import Backend, OutgoingMessage
 
-__all__ = ["send"]
+__all__ = ["OutboxBackend"]
 
 
-def send(message: OutgoingMessage) -> str:
-    return f"outbox:{message.key}"
+class OutboxBackend(Backend):
+    def send(self, message: OutgoingMessage) -> str:
+        return f"outbox:{message.key}"

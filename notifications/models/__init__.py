@@ -8,9 +8,10 @@ from notifications.models.delivery import (
     NotificationStatus,
     NotificationTemplate,
     PendingNotice,
+    ReceiptStatus,
 )
 from notifications.models.escalation import EscalationPolicy, EscalationRun, EscalationStep
-from notifications.models.roster import DutyShift
+from notifications.models.roster import Duty, DutyShift
 from notifications.models.sla import SlaClock, SlaPolicy
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "NotificationStatus",
     "NotificationTemplate",
     "PendingNotice",
+    "ReceiptStatus",
+    "Duty",
     "DutyShift",
     "EscalationPolicy",
     "EscalationStep",

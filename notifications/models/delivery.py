@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from opsdesk.audit.history import track_configuration
 
-__all__ = ["Notification", "NotificationStatus", "Channel", "NotificationTemplate", "PENDING_STATUSES", "PendingNotice"]
+__all__ = ["Notification", "NotificationStatus", "ReceiptStatus", "Channel", "NotificationTemplate", "PENDING_STATUSES",
+           "PendingNotice"]
 
 
 class Channel(models.TextChoices):
@@ -33,15 +34,25 @@ class NotificationStatus(models.TextChoices):
     MERGED = "merged", _("Merged into a digest")
 
 
+class ReceiptStatus(models.TextChoices):
+    """What the operator's network reported back (SMPP delivery receipts)."""
+
+    NONE = "", _("No receipt")
+    DELIVERED = "delivered", _("Delivered to the phone")
+    UNDELIVERED = "undelivered", _("Failed at the phone")
+
+
 # Rows that still have to reach the recipient.
 PENDING_STATUSES = (NotificationStatus.QUEUED, NotificationStatus.SENDING, NotificationStatus.FAILED)
 
 
 class Notification(models.Model):
     event = models.CharField(_("event"), max_length=60)
+    # No index of their own: (recipient, created_at) and (content_type, object_id) below serve them, and
+    # every index is paid on each of the many inserts.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recipient"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="notifications",
+        on_delete=models.SET_NULL, related_name="notifications", db_index=False,
     )
     # The recipient's unit when it was written, so the log can be filtered by unit.
     unit = models.ForeignKey(
@@ -53,7 +64,7 @@ class Notification(models.Model):
     template = models.CharField(_("template"), max_length=60, blank=True)
     text = models.TextField(_("text"))
     urgent = models.BooleanField(_("urgent"), default=False)
-    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
     object_id = models.CharField(max_length=64, blank=True)
     about = GenericForeignKey("content_type", "object_id")
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
@@ -75,6 +86,10 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     provider_message_id = models.CharField(_("gateway message id"), max_length=100, blank=True)
+    receipt = models.CharField(_("delivery receipt"), max_length=12, choices=ReceiptStatus.choices, blank=True,
+                               default=ReceiptStatus.NONE)
+    receipt_state = models.CharField(_("network state"), max_length=30, blank=True)
+    receipt_at = models.DateTimeField(_("receipt received"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
@@ -88,6 +103,12 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "created_at"], name="notif_recipient_created"),
             models.Index(fields=["address", "channel", "status"], name="notif_address_status"),
             models.Index(fields=["digest_group", "status"], name="notif_digest_status"),
+            # What delivery claims from: the few rows still pending, in id order.
+            models.Index(fields=["id"], condition=models.Q(status__in=["queued", "sending", "failed"]),
+                         name="notif_pending"),
+            # Receipts name a message by the gateway's id (a long one's first part: "12,13,14").
+            models.Index(fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
+                         name="notif_provider_id", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

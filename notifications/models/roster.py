@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 from opsdesk.audit.history import track_configuration
 
-__all__ = ["DutyShift"]
+__all__ = ["Duty", "DutyShift"]
+
+
+class Duty(models.TextChoices):
+    """What a roster is for: one unit may keep a roster per duty (the operations department: its
+    dispatchers for requests, its operators for alarms). Each notification asks for the duty it
+    concerns (`notifications.roster.recipients_for_unit(unit, duty=...)`)."""
+
+    REQUESTS = "requests", _("Request handling")
+    ALERTS = "alerts", _("Alert duty")
 
 
 @track_configuration()
@@ -23,6 +32,7 @@ class DutyShift(models.Model):
                              related_name="duty_shifts")
     person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE,
                                related_name="duty_shifts")
+    duty = models.CharField(_("duty"), max_length=20, choices=Duty.choices, default=Duty.REQUESTS)
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     is_substitute = models.BooleanField(_("substitute"), default=False)

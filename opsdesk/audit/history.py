@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 
 import pghistory
@@ -21,9 +22,14 @@ from django.db import connection, transaction
 __all__ = ["track_configuration", "append_only_trigger", "history_context"]
 
 
+# The tracked models: only writes to their tables need the request's context.
+_TRACKED: list[type] = []
+
+
 def track_configuration(**kwargs):
     """Class decorator for a configuration model, e.g. `@track_configuration(exclude=["password"])`."""
     def decorator(model):
+        _TRACKED.append(model)
         options = {"model_name": f"{model.__name__}Event", **kwargs}
         return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
                                **options)(model)
@@ -53,9 +59,13 @@ def history_context(metadata):
     is named) to every configuration change written meanwhile. PostgreSQL only."""
     context_id = str(uuid.uuid4())
 
+    tracked = _tracked_tables()
+
     def attach(execute, sql, params, many, context):
         text = sql.decode() if isinstance(sql, bytes) else sql
-        if not text.lstrip().lower().startswith(WRITES):
+        # A statement that writes no tracked table (a service request, an alert) needs no context: its
+        # round trip would double the cost of every business write.
+        if not text.lstrip().lower().startswith(WRITES) or not _writes_tracked(text, tracked):
             return execute(sql, params, many, context)
         db = context["connection"]
         values = [context_id, json.dumps(metadata(), cls=DjangoJSONEncoder)]
@@ -68,3 +78,20 @@ def history_context(metadata):
 
     with connection.execute_wrapper(attach):
         yield
+
+
+WRITTEN_TABLE = re.compile(r'^\s*(?:insert\s+into|update|delete\s+from)\s+("[^"]+"|\w+)', re.IGNORECASE)
+
+
+def _writes_tracked(text: str, tracked: tuple[str, ...]) -> bool:
+    """Whether the statement may write a tracked table: the table an INSERT, UPDATE or DELETE names
+    (a subquery reading org_unit does not count); any mention for the rest (WITH, MERGE)."""
+    match = WRITTEN_TABLE.match(text)
+    if match:
+        table = match.group(1)
+        return (table if table.startswith('"') else f'"{table}"') in tracked
+    return any(table in text for table in tracked)
+
+
+def _tracked_tables() -> tuple[str, ...]:
+    return tuple(connection.ops.quote_name(model._meta.db_table) for model in _TRACKED)

@@ -37,12 +37,24 @@ class TwoFactorResetAdminMixin:
         return request.user.has_perm(RESET_PERMISSION)
 
 
+class ConfirmedFilter(admin.BooleanFieldListFilter):
+    """django-otp's field has no translatable name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("confirmed")
+
+
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
-    list_filter = ("confirmed",)
+    list_display = ("user", "name", "is_confirmed", "created_at", "last_used_at")
+    list_filter = (("confirmed", ConfirmedFilter),)
     search_fields = ("user__username", "user__display_name")
     fields = list_display
     readonly_fields = list_display
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
+    def is_confirmed(self, obj) -> bool:
+        return obj.confirmed
     list_select_related = ("user",)
 
     def has_add_permission(self, request) -> bool:

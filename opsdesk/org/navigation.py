@@ -31,9 +31,15 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("tickets:new", _("New request"), frozenset({Role.TELLER})),
     NavItem("tickets:queue", _("Queue"), ALL_SUPPORT),
     NavItem("tickets:triage", _("Triage board"), PROVINCE_TICKET_ROLES),
+    NavItem("tickets:overview", _("Out with the groups"), PROVINCE_TICKET_ROLES),
     NavItem("tickets:group_board", _("Group board"), GROUP_ROLES),
     NavItem("alerts:board", _("Alert board"), INCIDENT_ROLES),
+    # Past incidents, searchable (alerts.views.incidents_resolved).
+    NavItem("alerts:incidents_resolved", _("Resolved incidents"), INCIDENT_ROLES),
     NavItem("reports:index", _("Statistics"), frozenset({Role.MANAGER, Role.DISPATCHER})),
+    # After each role's own start page: finding any request the person may see.
+    NavItem("tickets:search", _("Find requests"), frozenset({Role.TELLER, Role.MANAGER}) | ALL_SUPPORT
+            | PROVINCE_TICKET_ROLES | GROUP_ROLES),
     NavItem("admin:index", _("Administration"),
             frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})),
     # The audit administrator's one page (opsdesk/audit/).
@@ -41,6 +47,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     # After Administration: an administrator starts in the admin, operators on their board.
     NavItem("alerts:silences", _("Maintenance windows"), INCIDENT_ROLES | {Role.ADMINISTRATOR, Role.SYSTEM_ADMIN}),
     NavItem("notifications:log", _("Delivery log"), frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN})),
+    # How a pasted alert mail reads, built-in parsers beside the rules (alerts/teaching.py).
+    NavItem("alerts:rule_test", _("Rule tester"), frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN})),
     NavItem("notifications:rosters", _("On-duty rosters"), frozenset({Role.ADMINISTRATOR, Role.SYSTEM_ADMIN, Role.OPERATOR,
                                                                        Role.GROUP_LEAD})),
     NavItem("notifications:mine", _("My notifications"), frozenset(Role.values)),

@@ -7,6 +7,7 @@ inserts and one shared password hash so 20,000 tellers take seconds, not an hour
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from opsdesk.org.choices import Role, UnitKind
 from opsdesk.org.models import Host, ProductionSystem, Unit, User
 
-__all__ = ["seed_org", "SeedReport", "DEMO_PASSWORD", "SCALES", "BREAK_GLASS_USERNAME"]
+__all__ = ["seed_org", "SeedReport", "DEMO_PASSWORD", "SCALES", "BREAK_GLASS_USERNAME", "register_demo_seeder"]
 
 DEMO_PASSWORD = "opsdesk-demo"
 # The one superuser the seed creates: for emergencies only, and audited on every request.
@@ -88,6 +89,18 @@ class SeedReport:
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, unit
 
 
+# The demo's working set-up beyond the organisation (SLA policies, escalation chains, duty rosters,
+# parsing rules) belongs to the apps above this one: each registers a seeder in its AppConfig.ready(),
+# and `seed_org("demo")` runs them once the units and people exist. A seeder is idempotent and returns
+# {what: how many it created}.
+DemoSeeder = Callable[[], dict[str, int]]
+_demo_seeders: dict[str, DemoSeeder] = {}
+
+
+def register_demo_seeder(name: str, seeder: DemoSeeder) -> None:
+    _demo_seeders[name] = seeder
+
+
 def _ensure_units(rows: list[tuple[str, str, str, Unit | None]]) -> dict[str, Unit]:
     """rows: (code, name, kind, parent). Insert the missing ones in bulk; return all by code."""
     codes = [r[0] for r in rows]
@@ -135,6 +148,10 @@ def seed_org(scale: str = "demo") -> SeedReport:
              "systems": ProductionSystem.objects.count(), "hosts": Host.objects.count()}
     report.created = {k: after[k] - before[k] for k in after}
     report.totals = after
+    if scale == "demo":
+        for _name, seeder in sorted(_demo_seeders.items()):
+            with transaction.atomic():
+                report.created.update(seeder())
     return report
 
 

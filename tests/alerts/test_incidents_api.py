@@ -87,14 +87,15 @@ def test_the_operators_sms_is_the_incident_template_with_host_check_and_what_the
 
     ingest(mail(1))
     [text] = Notification.objects.filter(event="incident.opened").values_list("text", flat=True)
-    # No host catalogue entry here, so the host stands where the system's name would.
-    assert text == "【运维服务台】致命事件：szhxdb01 disk /oradata：DISK CRITICAL - free space: /oradata 2%（szhxdb01），请立即确认。"
+    # No host catalogue entry here, so the host stands where the system's name would; the check reads
+    # as the tool wrote it.
+    assert text == "【运维服务台】致命事件：szhxdb01 Disk /oradata：DISK CRITICAL - free space: /oradata 2%（szhxdb01），请立即确认。"
 
     NotificationTemplate.objects.update_or_create(code="incident.opened", defaults={
         "name": "事件", "body": "{{ severity }}|{{ host }}|{{ check }}"})
     ingest(mail(2, host="szqzapp02"))
     texts = list(Notification.objects.filter(event="incident.opened").order_by("pk").values_list("text", flat=True))
-    assert texts[-1] == "致命|szqzapp02|disk /oradata"
+    assert texts[-1] == "致命|szqzapp02|Disk /oradata"
 
 
 def test_flapping_is_flagged_and_holds_notifications_back(db, org):

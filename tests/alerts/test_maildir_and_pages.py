@@ -34,7 +34,7 @@ def test_board_page_and_feed(db, org, client):
     assert page.status_code == 200 and "告警看板" in page.content.decode()
     feed = client.get("/alerts/board/feed/", {"host": "szqz"}).json()
     assert feed["alarm"] is True and feed["incidents"][0]["severity_label"] == "致命"
-    assert feed["incidents"][0]["ticket_url"].startswith("/tickets/new/?")
+    assert feed["incidents"][0]["ticket_url"] == f"/tickets/new/incident/{feed['incidents'][0]['id']}/"
     assert client.get("/alerts/board/feed/", {"host": "nothing-like-it"}).json()["incidents"] == []
     client.force_login(org.people["teller"])
     assert client.get("/alerts/board/feed/").json()["incidents"] == []

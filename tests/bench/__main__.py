@@ -26,6 +26,8 @@ def main() -> int:
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--output", default="var/bench/results.json")
     parser.add_argument("--quick", action="store_true", help="smaller data sets, for a smoke run")
+    parser.add_argument("--kill-worker", action="store_true",
+                        help="notifications: SIGKILL a Celery worker mid-batch and start it again")
     options = parser.parse_args()
 
     import django

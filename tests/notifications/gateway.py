@@ -12,8 +12,10 @@ import json
 import socket
 import threading
 import time
+import urllib.parse
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.etree import ElementTree
 
 __all__ = ["FakeGateway"]
 
@@ -30,7 +32,10 @@ class FakeGateway:
         self.delivered_keys: dict[str, int] = defaultdict(int)
         self.first_request = threading.Event()
         self.on_accept = None  # called with each accepted message before the answer goes out
+        self.answer_format = "json"  # json | xml: how it answers
+        self.journal = None  # a file every accepted message is written to (gateway process)
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()  # open client connections (kept alive)
         self._thread: threading.Thread | None = None
 
     @property
@@ -46,26 +51,45 @@ class FakeGateway:
             self.delivered_keys.clear()
             self.first_request.clear()
             self.on_accept = None
+            self.answer_format = "json"
 
     def start(self) -> FakeGateway:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # As a real server does (nginx: tcp_nodelay on): without it, a kept-alive client waits for
+            # the delayed ACK (~40 ms) before the body that follows the headers arrives.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
 
+            def setup(self):
+                super().setup()
+                with gateway.lock:
+                    gateway._connections.add(self.connection)
+
+            def finish(self):
+                with gateway.lock:
+                    gateway._connections.discard(self.connection)
+                super().finish()
+
+            def do_GET(self):
+                query = urllib.parse.urlsplit(self.path).query
+                self._handle({k: v[0] for k, v in urllib.parse.parse_qs(query).items()}, query.encode())
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = {}
+                self._handle(_parse_body(raw, self.headers.get("Content-Type", "")), raw)
+
+            def _handle(self, body: dict, raw: bytes):
                 key = body.get("msgid") or self.headers.get("Idempotency-Key", "")
                 entry = {"key": key, "mobile": body.get("mobile", ""), "text": body.get("content", ""),
-                         "at": time.time(), "auth": self.headers.get("Authorization", "")}
+                         "at": time.time(), "auth": self.headers.get("Authorization", ""),
+                         "peer": self.client_address[1],  # the client's port: one per TCP connection
+                         "fields": body, "raw": raw, "headers": dict(self.headers), "method": self.command}
                 with gateway.lock:
                     mode = gateway.script.pop(0) if gateway.script else gateway.mode
                     gateway.received.append(entry)
@@ -80,9 +104,13 @@ class FakeGateway:
                     return self._answer(400, {"code": 12, "error": "invalid mobile"})
                 # Accepted: a real platform queues it for the phone once per msgid.
                 with gateway.lock:
-                    if key not in gateway.delivered_keys:
+                    first = key not in gateway.delivered_keys
+                    if first:
                         gateway.delivered.append(entry)
                     gateway.delivered_keys[key] += 1
+                    if gateway.journal is not None:  # the benchmark's gateway process: what it took, one line each
+                        gateway.journal.write(json.dumps({"key": key, "at": entry["at"], "first": first}) + "\n")
+                        gateway.journal.flush()
                 if mode == "slow":
                     time.sleep(gateway.slow_seconds)
                 if gateway.on_accept is not None:
@@ -90,10 +118,15 @@ class FakeGateway:
                 self._answer(200, {"code": 0, "msgid": f"gw-{key}"})
 
             def _answer(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+                if gateway.answer_format == "xml":
+                    content_type = "application/xml"
+                    data = ("<?xml version='1.0'?><result>" + "".join(
+                        f"<{k}>{v}</{k}>" for k, v in payload.items()) + "</result>").encode()
+                else:
+                    content_type, data = "application/json", json.dumps(payload).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -107,10 +140,18 @@ class FakeGateway:
         return self
 
     def stop(self) -> None:
+        """Down as a real gateway goes down: no new connections, and kept-alive ones are cut."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition") -> None:
         deadline = time.monotonic() + timeout
@@ -123,7 +164,33 @@ class FakeGateway:
                              f"delivered {len(self.delivered)}")
 
 
+def _parse_body(raw: bytes, content_type: str) -> dict:
+    """The fields of a JSON, form or XML body (what operators' platforms accept)."""
+    try:
+        if "x-www-form-urlencoded" in content_type:
+            return {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+        if "xml" in content_type:
+            return {child.tag: child.text or "" for child in ElementTree.fromstring(raw)}
+        body = json.loads(raw)
+        return body if isinstance(body, dict) else {}
+    except (ValueError, ElementTree.ParseError, UnicodeDecodeError):
+        return {}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+if __name__ == "__main__":
+    # `python -m tests.notifications.gateway PORT JOURNAL`: the gateway in a process of its own (the
+    # benchmark's, so that answering a thousand requests a second does not take the GIL from the writer).
+    import sys
+
+    server = FakeGateway(int(sys.argv[1]))
+    server.journal = open(sys.argv[2], "a", encoding="utf-8")  # noqa: SIM115  (open for the process's life)
+    server.start()
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from notifications.models import Notification
+from notifications.models import Duty, Notification
 from notifications.roster import recipients_for_unit, shift_create
 from opsdesk.org.choices import Role
 from tests.factories import make_person
@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 HOUR = dt.timedelta(hours=1)
 
 
-def on_shift(unit, person, *, substitute=False, start=None, hours=8):
+def on_shift(unit, person, *, substitute=False, start=None, hours=8, duty=Duty.REQUESTS):
     start = start or timezone.now() - HOUR
     return shift_create(unit=unit, person=person, starts_at=start, ends_at=start + hours * HOUR,
-                        is_substitute=substitute)
+                        is_substitute=substitute, duty=duty)
 
 
 def test_without_a_roster_everyone_reachable_in_the_unit_receives(org):
@@ -82,6 +82,68 @@ def test_operators_on_duty_are_those_on_the_operations_roster(org):
 
     night = make_person(org.ops, Role.OPERATOR)
     assert on_duty_with_role(Role.OPERATOR) == [org.people["operator"], night]  # no roster: all of them
-    on_shift(org.ops, night)
-    on_shift(org.ops, org.people["dispatcher"])  # on shift, but not an operator
+    on_shift(org.ops, night, duty=Duty.ALERTS)
+    on_shift(org.ops, org.people["dispatcher"], duty=Duty.ALERTS)  # on shift, but not an operator
+    assert on_duty_with_role(Role.OPERATOR) == [night]
+
+
+# --- rosters per duty (请求处理 / 告警值班) -------------------------------------------------------
+
+def sms_to(event_prefix: str) -> list:
+    return [n.recipient for n in Notification.objects.filter(event__startswith=event_prefix).order_by("pk")]
+
+
+def test_rostering_the_night_operator_does_not_take_the_dispatchers_request_sms(org, django_capture_on_commit_callbacks):
+    """The operations department keeps two rosters: its dispatchers for requests, its operators for
+    alarms. The night operator on alert duty is paged for a critical alarm; the request that
+    reaches provincial operations goes to the dispatcher on request duty, not to the operator."""
+    from alerts.services import Inbound, ingest_messages
+    from tests.alerts.test_imap_poller import nagios
+    from tests.tickets.helpers import act, file_fault_report
+
+    ops, dispatcher = org.ops, org.people["dispatcher"]
+    night = make_person(ops, Role.OPERATOR)
+    on_shift(ops, night, duty=Duty.ALERTS)
+    on_shift(ops, dispatcher, duty=Duty.REQUESTS)
+
+    raw = nagios(1, host="core-db01", service="Oracle Listener")
+    with django_capture_on_commit_callbacks(execute=True):
+        handled = ingest_messages(items=[Inbound(raw=raw, origin="upload")])
+    assert handled[0].outcome == "alert", handled[0]
+    assert sms_to("incident.") == [night]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        request = file_fault_report(org)
+    with django_capture_on_commit_callbacks(execute=True):
+        act(request, "escalate", org.people["county"], "县里处理不了")
+    with django_capture_on_commit_callbacks(execute=True):
+        act(request, "escalate", org.people["city"], "请省中心处理")
+    at_province = Notification.objects.filter(object_id=str(request.pk), event="request.escalate",
+                                              recipient__unit=ops)
+    assert [n.recipient for n in at_province] == [dispatcher]
+
+
+def test_a_unit_without_a_roster_for_a_duty_falls_back_to_everyone_reachable(org):
+    ops = org.ops
+    night = make_person(ops, Role.OPERATOR)
+    on_shift(ops, night, duty=Duty.ALERTS)  # an alert roster only
+    # Requests: no request roster, so everyone reachable in the unit, as before rosters had duties.
+    everyone = set(ops.people.filter(is_active=True).exclude(mobile=""))
+    assert set(recipients_for_unit(ops, duty=Duty.REQUESTS)) == everyone
+    assert recipients_for_unit(ops, duty=Duty.ALERTS) == [night]
+
+
+def test_the_roster_page_adds_a_shift_for_a_duty(org, client):
+    from django.urls import reverse
+
+    client.force_login(org.people["admin"])
+    night = make_person(org.ops, Role.OPERATOR)
+    start = timezone.localtime(timezone.now() - HOUR).strftime("%Y-%m-%dT%H:%M")
+    end = timezone.localtime(timezone.now() + 8 * HOUR).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(reverse("notifications:roster", args=[org.ops.code]),
+                           {"person": night.pk, "duty": Duty.ALERTS, "starts_at": start, "ends_at": end})
+    assert response.status_code == 302
+    page = client.get(reverse("notifications:roster", args=[org.ops.code])).content.decode()
+    assert "告警值班" in page
+    from notifications.roster import on_duty_with_role
     assert on_duty_with_role(Role.OPERATOR) == [night]

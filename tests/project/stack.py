@@ -147,27 +147,30 @@ class Stack:
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections alive, as operators' platforms do
+    disable_nagle_algorithm = True  # as a real server does: a kept-alive client must not wait for a delayed ACK
+
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         gateway: SmsGateway = self.server.gateway  # type: ignore[attr-defined]
         if gateway.down.is_set():
-            self.send_response(503)
-            self.end_headers()
-            return
+            return self._answer(503, b"")
         try:
             payload = json.loads(body)
         except ValueError:
-            self.send_response(400)
-            self.end_headers()
-            return
+            return self._answer(400, b"")
         with gateway.lock:
             gateway.received.append({"key": self.headers.get("Idempotency-Key", ""), **payload,
                                      "at": time.time()})
-        self.send_response(200)
+        self._answer(200, b'{"result": "ok"}')
+
+    def _answer(self, status: int, data: bytes) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(b'{"result": "ok"}')
+        self.wfile.write(data)
 
     def log_message(self, *args):  # quiet
         pass

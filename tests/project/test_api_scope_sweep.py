@@ -31,6 +31,7 @@ from tests.org.test_scoping import EXPECTED_UNITS
 from tests.tickets.helpers import two_requests
 from tests.tickets.test_scoping_matrix import SEES as REQUEST_SEES
 from tickets.models import RequestType
+from tickets.services import saved_view_save
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,9 @@ SWEEP: dict[str, Route] = {
     "requests": Route(lambda who, person, request: request.subject[-1] in REQUEST_SEES[who],
                       ("post", "comments/", {"body": "看一下"}), changes_in_scope=True,
                       footprint=lambda request: request.comments.count()),
+    # A saved search is its owner's alone (administrators too see only their own).
+    "saved-views": Route(lambda who, person, view: view.owner_id == person.pk, ("delete", "", None),
+                         changes_in_scope=True),
     "incidents": Route(lambda who, person, incident: who in CENTRE,
                        ("post", "acknowledge/", {"expected_version": 99})),  # stale: 409 (or 403) in scope
     "silences": Route(lambda who, person, silence: who in BOARD | {"admin"}, ("post", "end/", None),
@@ -101,6 +105,7 @@ def desk(org, incident):
     p = org.people
     pair = two_requests(org)
     a, b = pair["A"], pair["B"]
+    saved_view_save(owner=p["county"], name="本县未结", query="open=true")
     make_host(org.systems[0], "core-db01")
     make_host(org.systems[1], "credit-app01")
     silencing.silence_create(actor=p["operator"], host_pattern="core-*", duration=dt.timedelta(hours=2),

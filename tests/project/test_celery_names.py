@@ -8,6 +8,7 @@ from opsdesk.celery import app
 
 # Every task name in use, and the queue its messages go to.
 CURRENT = {
+    "notifications.tasks.deliver_due": "notifications",
     "notifications.tasks.deliver_notification": "notifications",
     "notifications.tasks.fan_out_notice": "notifications",
     "notifications.tasks.dispatch_due_notifications": "notifications",
@@ -19,6 +20,7 @@ CURRENT = {
     "alerts.tasks.purge_raw_mail": "alerts",
     "notifications.tasks.purge_delivered_notifications": "notifications",
     "reports.tasks.purge_expired_sessions": "default",
+    "reports.tasks.fold_tallies": "default",
 }
 # Names of before notifications, SLA and escalation left `opsdesk/` (kept one release).
 OLD = {

@@ -98,3 +98,57 @@ def test_embedded_default_starts_and_serves_the_desk(clean_env, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+SHELL_SCRIPT = """
+import datetime as dt
+from django.db import transaction
+from django.utils import timezone
+from notifications.models import Notification, PendingNotice
+from notifications.services import notify
+from opsdesk.org.models import User
+operator = next(u for u in User.objects.exclude(mobile="").order_by("pk") if "operator" in u.roles)
+with transaction.atomic():
+    notify(event="demo.check", text="演示：核心系统告警", key="demo-check", people=[operator], urgent=True)
+# A notice whose fan-out task was lost (as if the worker had been down): only beat's relay finds it.
+notice = PendingNotice.objects.create(event="demo.relay", key="demo-relay",
+                                      arguments={"people": [operator.pk], "unit": None, "about": None,
+                                                 "text": "演示：补发", "urgent": True})
+PendingNotice.objects.filter(pk=notice.pk).update(created_at=timezone.now() - dt.timedelta(minutes=5))
+print("OK")
+"""
+
+
+@pytest.mark.celery
+def test_make_run_works_through_a_worker_and_beat_on_the_file_system_transport(clean_env, tmp_path):
+    """`make run`'s worker (deploy/Procfile.dev, CELERY_BROKER_URL=filesystem://): a task written by the
+    desk reaches it without Redis, and its beat runs the periodic work (here: the outbox relay)."""
+    env = {**clean_env, "CELERY_BROKER_URL": "filesystem://", "OPSDESK_SMS_GROUP_WAIT": "0"}
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+    assert manage("seed_org", "--scale", "demo", env=env).returncode == 0
+    [worker_line] = [line.split(":", 1)[1] for line in (REPO / "deploy/Procfile.dev").read_text().splitlines()
+                     if line.startswith("worker:")]
+    command = worker_line.strip().replace(".venv/bin/celery", str(Path(sys.executable).with_name("celery")))
+    worker = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=open(tmp_path / "worker.log", "wb"), start_new_session=True)
+    try:
+        written = manage("shell", "-c", SHELL_SCRIPT, env=env)
+        assert written.returncode == 0 and "OK" in written.stdout, written.stderr
+
+        def status(key: str) -> str:
+            result = manage("shell", "-c", "from notifications.models import Notification as N; "
+                            f"print(','.join(N.objects.filter(idempotency_key__startswith='{key}')"
+                            ".values_list('status', flat=True)))", env=env)
+            return (result.stdout.strip().splitlines() or [""])[-1]  # after shell's own banner
+
+        from tests.helpers import wait_for
+
+        wait_for(lambda: status("demo-check") == "sent", timeout=60,
+                 message=lambda: f"the worker to deliver: {(tmp_path / 'worker.log').read_text()[-2000:]}")
+        # beat's relay runs every 30 s; its first run hands the lost notice to the worker
+        wait_for(lambda: status("demo-relay") == "sent", timeout=90,
+                 message=lambda: f"beat's relay: {(tmp_path / 'worker.log').read_text()[-2000:]}")
+        assert (tmp_path / "var" / "celerybeat-schedule").exists() or list((tmp_path / "var").glob("celerybeat-schedule*"))
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)

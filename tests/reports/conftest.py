@@ -62,10 +62,10 @@ def history(org):
     core = org.systems[0]
     teller, teller8 = p["teller"], p["teller_other"]
     with time_machine.travel(at(2, 9), tick=False) as clock:
-        r1 = file_request(teller, "fault_report", system=core, data=dict(FAULT_DATA))
+        r1 = file_request(teller, "fault_report", system=core, data=dict(FAULT_DATA, occurred_at="2026-11-01T09:00"))
         alert_services.ingest_alerts(alerts=[_alert("core-db01", "oracle", "critical", "db", "problem")], raw=b"x1")
         clock.move_to(at(2, 9, 10))
-        r2 = file_request(teller, "fault_report", system=core, data=dict(FAULT_DATA))
+        r2 = file_request(teller, "fault_report", system=core, data=dict(FAULT_DATA, occurred_at="2026-11-01T09:00"))
         incident = Incident.objects.get(host="core-db01")
         alert_services.incident_acknowledge(actor=p["operator"], incident_pk=incident.pk)
         clock.move_to(at(2, 9, 30))

@@ -8,7 +8,8 @@ from rest_framework import serializers
 
 from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import ProductionSystem, Unit
-from tickets.models import Attachment, Comment, RequestType, ServiceRequest
+from tickets.models import Attachment, Comment, RequestType, SavedView, ServiceRequest
+from tickets.services import BULK_ACTIONS, BULK_LIMIT
 from workflow.engine import transition_names
 from workflow.requests import RequestState
 
@@ -16,6 +17,7 @@ __all__ = [
     "RequestTypeSerializer", "ServiceRequestListSerializer", "ServiceRequestDetailSerializer",
     "ServiceRequestCreateSerializer", "TransitionSerializer", "AvailableTransitionsSerializer",
     "TransitionErrorSerializer", "CommentSerializer", "AttachmentSerializer", "AttachmentUploadSerializer",
+    "GroupLoadSerializer", "BulkTransitionSerializer", "BulkOutcomeSerializer", "SavedViewSerializer",
 ]
 
 
@@ -63,6 +65,7 @@ class ServiceRequestListSerializer(serializers.Serializer):
     answered_at = serializers.DateTimeField(read_only=True, allow_null=True)
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     rating = serializers.IntegerField(read_only=True, allow_null=True)
+    rating_label = serializers.CharField(source="get_rating_display", read_only=True, allow_null=True)
 
     def get_state_label(self, obj) -> str:
         return str(RequestState(obj.state).label)
@@ -130,7 +133,8 @@ class TransitionSerializer(serializers.Serializer):
         queryset=Unit.objects.filter(kind=UnitKind.SUPPORT_GROUP, is_active=True), required=False, allow_null=True,
         help_text="Support group (dispatch, transfer).")
     rating = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=5,
-                                      help_text="Satisfaction 1–5 (confirm).")
+                                      help_text="Satisfaction (confirm): 5 very satisfied, 4 satisfied, 3 neutral, "
+                                                "2 dissatisfied, 1 very dissatisfied.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,3 +178,35 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+
+class GroupLoadSerializer(serializers.Serializer):
+    group = UnitRefSerializer(read_only=True)
+    count = serializers.IntegerField(read_only=True)
+    longest_waiting = ServiceRequestListSerializer(many=True, read_only=True)
+
+
+class BulkTransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=list(BULK_ACTIONS))
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), min_length=1,
+                                max_length=BULK_LIMIT)
+    group = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.filter(kind=UnitKind.SUPPORT_GROUP, is_active=True), required=False, allow_null=True,
+        help_text="Support group (dispatch).")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="request_id")
+    number = serializers.CharField()
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class SavedViewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SavedView
+        fields = ["id", "name", "query", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        # The name is unique per person; saving it again replaces the filters (the service decides).
+        validators = []

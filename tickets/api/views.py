@@ -11,19 +11,25 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from opsdesk.api.base import ScopedGenericViewSet, ScopedReadOnlyViewSet
+from opsdesk.api.base import Scope, ScopedGenericViewSet, ScopedReadOnlyViewSet
 from opsdesk.api.errors import service_errors
+from opsdesk.inputs import ascii_int
 from tickets import selectors, services
-from tickets.api.filters import ServiceRequestFilter
 from tickets.api.serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
     AvailableTransitionsSerializer,
+    BulkOutcomeSerializer,
+    BulkTransitionSerializer,
     CommentSerializer,
+    GroupLoadSerializer,
     RequestTypeSerializer,
+    SavedViewSerializer,
     ServiceRequestCreateSerializer,
     ServiceRequestDetailSerializer,
     ServiceRequestListSerializer,
@@ -31,10 +37,11 @@ from tickets.api.serializers import (
     TransitionSerializer,
 )
 from tickets.errors import describe_transition_error
-from tickets.models import RequestType, ServiceRequest
+from tickets.models import RequestType, SavedView, ServiceRequest
+from tickets.search import COUNT_LIMIT, SEARCH_PARAMETERS, RequestSearchForm, request_search
 from workflow.engine import TransitionError
 
-__all__ = ["RequestTypeViewSet", "ServiceRequestViewSet"]
+__all__ = ["RequestTypeViewSet", "ServiceRequestViewSet", "SavedViewViewSet", "RequestPagination"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +55,58 @@ class RequestTypeViewSet(ScopedReadOnlyViewSet):
     lookup_field = "code"
 
 
+class RequestPagination(LimitOffsetPagination):
+    """Limit and offset, or a page number (`page`, 1-based, pages of `limit`): the answer says which
+    page it is and how many there are. Counts stop past COUNT_LIMIT (`count_capped`)."""
+
+    default_limit = 50
+    max_limit = 200
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = request.query_params.get("page")
+        if page is not None:
+            number = ascii_int(page, minimum=1, maximum=COUNT_LIMIT)
+            if number is None:
+                raise ApiValidationError({"page": [gettext("Give a page number from 1 to %(n)s.")
+                                                   % {"n": COUNT_LIMIT}]})
+            self.page_number = number
+        else:
+            self.page_number = None
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_offset(self, request):
+        if self.page_number is not None:
+            return (self.page_number - 1) * self.limit
+        return super().get_offset(request)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        page = self.offset // self.limit + 1 if self.limit else 1
+        pages = -(-min(self.count, COUNT_LIMIT + 1) // self.limit) if self.limit else 1
+        response.data.update({"count_capped": self.count > COUNT_LIMIT, "page": page, "pages": pages})
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"].update({
+            "count_capped": {"type": "boolean", "description": f"More than {COUNT_LIMIT} found (count stops there)"},
+            "page": {"type": "integer"}, "pages": {"type": "integer"}})
+        return schema
+
+
+SEARCH_DESCRIPTION = (
+    "Newest first; `ordering=held_since` oldest-held first. Filters: `q` (number or text in the subject), "
+    "`outlet` (code or part of the name), `person` (who filed or handled it), `system` (id), `type` (code), "
+    "`state` (repeatable), `open`, `level`, `holder` and `unit` (unit ids), `handled` (`unit`: every request "
+    "the caller's unit has held; `me`: every one the caller acted on), `mine`, `date_from`/`date_to` (days), "
+    "`created_after`/`created_before` (ISO 8601). An invalid parameter answers 400 saying which.")
+
+
 @extend_schema_view(
-    list=extend_schema(summary="Requests the caller may see", description="Oldest first with ordering=held_since."),
+    list=extend_schema(summary="Find requests the caller may see", description=SEARCH_DESCRIPTION,
+                       parameters=[*[OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY)
+                                     for name in SEARCH_PARAMETERS],
+                                   OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)]),
     retrieve=extend_schema(summary="One request with its timeline and the caller's transitions"),
 )
 class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
@@ -59,7 +116,8 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
     queryset = ServiceRequest.objects.select_related(*selectors.LIST_RELATED)
     serializer_class = ServiceRequestListSerializer
-    filterset_class = ServiceRequestFilter
+    pagination_class = RequestPagination
+    filterset_class = None  # the list's filters are the search's (tickets.search), read in list()
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_serializer_class(self):
@@ -67,9 +125,37 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
             return ServiceRequestDetailSerializer
         return super().get_serializer_class()
 
-    def filter_queryset(self, queryset):
-        # The list's filters narrow the list; on one request's own routes they would only cost time.
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
+    def list(self, request, *args, **kwargs):
+        # The search reads what the caller may see through tickets.scoping (as get_queryset does),
+        # part by part, so that a list at a million requests reads indexes only (tickets.search).
+        form = RequestSearchForm(request.query_params)
+        if not form.is_valid():
+            return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
+        found = request_search(user=request.user, filters=form.filters(), related=selectors.LIST_RELATED)
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(responses=GroupLoadSerializer(many=True), summary="Out with the support groups (dispatchers)",
+                   description="Every request the support groups hold now, by group, the longest waiting first.")
+    @action(detail=False, methods=["get"], url_path="overview", pagination_class=None)
+    def overview(self, request):
+        return Response(GroupLoadSerializer(selectors.requests_with_groups(user=request.user), many=True,
+                                            context=self.get_serializer_context()).data)
+
+    @extend_schema(request=BulkTransitionSerializer, responses=BulkOutcomeSerializer(many=True),
+                   summary="Claim or dispatch several requests",
+                   description="Each request goes through the state machine on its own (one transaction each); "
+                               "the answer has one outcome per request, in the order sent.")
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        serializer = BulkTransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        with service_errors():
+            outcomes = services.requests_bulk_transition(
+                actor=request.user, request_ids=values["ids"], name=values["action"],
+                comment=values.get("comment", ""), group=values.get("group"))
+        return Response(BulkOutcomeSerializer(outcomes, many=True).data)
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -177,6 +263,29 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         if attachment is None:
             raise Http404
         return attachment_response(attachment)
+
+
+class SavedViewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       mixins.DestroyModelMixin, ScopedGenericViewSet):
+    """The caller's saved searches: a name and the query string of the request search's filters.
+    Saving a name again replaces its filters."""
+
+    scope = Scope.OWN
+    owner_field = "owner"
+    queryset = SavedView.objects.all()
+    serializer_class = SavedViewSerializer
+    pagination_class = None
+
+    def create(self, request, *args, **kwargs):
+        serializer = SavedViewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            view = services.saved_view_save(owner=request.user, name=serializer.validated_data["name"],
+                                            query=serializer.validated_data.get("query", ""))
+        return Response(SavedViewSerializer(view).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.saved_view_delete(owner=self.request.user, pk=instance.pk)
 
 
 def attachment_response(attachment) -> HttpResponse:

@@ -41,6 +41,7 @@ def make_alert(source: str, host: str, check: str, severity: str | None, status:
     stated severity is ``warning``. ``identity`` is the tool's own alert identity beyond host and
     check; ``needs_review`` says why an operator should check the reading (empty: sure);
     ``severity_word`` is the tool's level as written, mapped here when ``severity`` is None."""
+    check_label = one_line(check, 500)
     host, check = norm(host), norm(check)
     word = one_line(severity_word or "", 40)
     if severity is None and word:
@@ -53,7 +54,7 @@ def make_alert(source: str, host: str, check: str, severity: str | None, status:
     return Alert(source=source, host=host, check=check, severity=severity, status=status,
                  category=category, dedup_key=make_dedup_key(source, host, check, identity),
                  message=one_line(message, 500), fields=clean_fields, identity=one_line(identity, 2000),
-                 needs_review=one_line(needs_review, 300), severity_word=word)
+                 needs_review=one_line(needs_review, 300), severity_word=word, check_label=check_label)
 
 
 def host_from_value(value: str | None) -> str | None:
