@@ -74,8 +74,7 @@ def run(options) -> dict:
                 workers.kill(0)  # SIGKILL: its claimed rows stay "sending" until their lease runs out
                 killed_at.append(len(gateway.delivered))
                 print(f"   worker 0 SIGKILLed after {killed_at[0]} deliveries; restarting it", flush=True)
-                time.sleep(1)
-                workers.start(0)
+                workers.start(0)  # as a supervisor would; start() waits until the new worker is ready
             killer = threading.Thread(target=kill_mid_batch, daemon=True)
             killer.start()
 
@@ -197,11 +196,10 @@ class GatewayProcess:
         self._mark = len(self._entries)  # what comes next is counted afresh
 
     def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate(self):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gateway: timed out waiting for {what}; delivered {len(self.delivered)}")
-            time.sleep(0.05)
+        from tests.helpers import wait_for
+
+        wait_for(lambda: predicate(self), timeout=timeout,
+                 message=lambda: f"gateway: {what}; delivered {len(self.delivered)}")
 
 
 def _wait_recorded(total: int, timeout: float = 120) -> None:

@@ -192,5 +192,4 @@ if __name__ == "__main__":
     server.journal = open(sys.argv[2], "a", encoding="utf-8")  # noqa: SIM115  (open for the process's life)
     server.start()
     print("ready", flush=True)
-    while True:
-        time.sleep(3600)
+    server._thread.join()  # serves until the benchmark terminates the process
