@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -36,7 +35,8 @@ from alerts.reasons import reason_label
 from opsdesk import scoping
 from opsdesk.inputs import ascii_int
 from opsdesk.org.models import ProductionSystem
-from workflow.engine import TransitionConflict, TransitionError, TransitionForbidden
+from opsdesk.paging import numbered_page
+from workflow.engine import TransitionConflict, TransitionError, TransitionForbidden, available_transitions
 from workflow.incidents import IncidentState, may_act_on_incidents
 
 __all__ = ["board", "board_feed", "incident_detail", "incident_act", "incidents_resolved", "message_raw", "rule_test",
@@ -130,20 +130,15 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": incident_history(events=incident.events.select_related("actor"), alerts=alerts),
         "may_act": may_act,
         "may_teach": teaching.may_teach(request.user),
-        "actions": _incident_actions(incident) if may_act else [],
+        "actions": _incident_actions(incident, request.user) if may_act else [],
         "silence_form": IncidentSilenceForm() if may_act and incident.state != IncidentState.RESOLVED else None,
         "note_form": IncidentNoteForm() if may_act else None,
     })
 
 
+# The transition buttons of the incident page, in this order; each goes through alerts.services.
 TRANSITION_SERVICES = {"acknowledge": services.incident_acknowledge, "resolve": services.incident_resolve,
                        "reopen": services.incident_reopen}
-# The buttons of the incident page, by state: each goes through alerts.services.
-_ACTIONS = {
-    IncidentState.OPEN: ("acknowledge", "resolve"),
-    IncidentState.ACKNOWLEDGED: ("resolve",),
-    IncidentState.RESOLVED: ("reopen",),
-}
 
 
 def _action_label(name: str) -> str:
@@ -151,10 +146,12 @@ def _action_label(name: str) -> str:
             "note": _("Add a note")}.get(name, name)
 
 
-def _incident_actions(incident) -> list[dict]:
+def _incident_actions(incident, user) -> list[dict]:
+    """The buttons the state machine allows this person now."""
+    allowed = set(available_transitions(incident, user))
     return [{"name": name, "label": _action_label(name),
              "form": IncidentActionForm(initial={"version": incident.version}, prefix=name)}
-            for name in _ACTIONS.get(incident.state, ())]
+            for name in TRANSITION_SERVICES if name in allowed]
 
 
 def _refusal(exc: TransitionError) -> str:
@@ -218,13 +215,9 @@ def incidents_resolved(request: HttpRequest) -> HttpResponse:
     form = IncidentSearchForm(request.GET or None)
     filters = form.filters() if form.is_bound and form.is_valid() else {}
     found = selectors.incident_search(user=request.user, **filters)
-    page = Paginator(found, RESOLVED_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.numbers = list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "alerts/incidents_resolved.html", {
-        "form": form, "page": page, "query": query.urlencode(), "ellipsis": Paginator.ELLIPSIS,
-    }, status=400 if form.is_bound and not form.is_valid() else 200)
+    page = numbered_page(found, RESOLVED_PAGE_SIZE, request.GET.get("page"))
+    return render(request, "alerts/incidents_resolved.html", {"form": form, "page": page},
+                  status=400 if form.is_bound and not form.is_valid() else 200)
 
 
 @login_required

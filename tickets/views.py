@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from alerts.selectors import incident_get
 from opsdesk import scoping
 from opsdesk.org.choices import Role, UnitKind
 from opsdesk.org.models import ProductionSystem, Unit
+from opsdesk.paging import numbered_page
 from tickets import incident_requests, selectors, services
 from tickets.api.views import attachment_response
 from tickets.choices import FieldKind
@@ -36,13 +36,7 @@ PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, queryset):
-    return _numbered(Paginator(queryset.select_related("system"), PAGE_SIZE).get_page(request.GET.get("page")))
-
-
-def _numbered(page):
-    """The page with the numbers its pager shows (页码): the first, the last, and those around it."""
-    page.numbers = list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
-    return page
+    return numbered_page(queryset.select_related("system"), PAGE_SIZE, request.GET.get("page"))
 
 
 def _with_actions(page, user):
@@ -253,7 +247,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         found = request_search(user=request.user, filters=form.filters(),
                                related=(*selectors.LIST_RELATED, "system"))
-        page = _with_actions(_numbered(Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))), request.user)
+        page = _with_actions(numbered_page(found, PAGE_SIZE, request.GET.get("page")), request.user)
     bulk_actions = _bulk_actions(request.user)
     return render(request, "tickets/search.html", {
         "form": form, "page": page, "count_limit": COUNT_LIMIT,
