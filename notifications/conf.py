@@ -25,6 +25,7 @@ Every value has an embedded default, so the desk works without configuring anyth
 | OPSDESK_SMS_SMPP_WINDOW          | 10                 | submit_sm in flight before their answers |
 | OPSDESK_SMS_BATCH_SIZE           | 200                | messages a worker claims at once |
 | OPSDESK_SMS_RECORD_EVERY         | 50                 | outcomes written after this many sends (what a killed worker can resend) |
+| OPSDESK_SMS_LEASE_SECONDS        | 15                 | a claim unrenewed this long is free again (a killed worker's messages) |
 | OPSDESK_SMS_MAX_ATTEMPTS         | 8                  | then the notification is dead |
 | OPSDESK_SMS_RETRY_BASE           | 15                 | seconds; doubles each attempt |
 | OPSDESK_SMS_RETRY_MAX            | 1800               | seconds; cap of the back-off |
@@ -75,6 +76,7 @@ DEFAULTS: dict[str, str] = {
     "OPSDESK_SMS_SMPP_WINDOW": "10",
     "OPSDESK_SMS_BATCH_SIZE": "200",
     "OPSDESK_SMS_RECORD_EVERY": "50",
+    "OPSDESK_SMS_LEASE_SECONDS": "15",
     "OPSDESK_SMS_MAX_ATTEMPTS": "8",
     "OPSDESK_SMS_RETRY_BASE": "15",
     "OPSDESK_SMS_RETRY_MAX": "1800",

@@ -19,7 +19,10 @@ Guarantees, and how they hold:
   worker claims them again: those it had sent but not yet recorded (at most RECORD_EVERY) go again under
   the same key, the rest for the first time. A send never outlives its lease: right before each chunk
   the worker extends the lease of that chunk's rows, guarded by the lease it set (a row whose lease ran
-  out and that another worker claimed meanwhile is left to that worker, not sent).
+  out and that another worker claimed meanwhile is left to that worker, not sent), and while a chunk
+  takes long (a slow gateway) a keeper thread renews the batch's lease every third of it. Leases are
+  short (OPSDESK_SMS_LEASE_SECONDS) because they are renewed: a killed worker's rows are free again
+  that long after its last sign of life, not after the worst case of its whole batch.
 - Nothing lost: rows are the queue. A wake-up that never reached the broker is covered by the
   periodic relay (services.notifications_dispatch_due).
 """
@@ -29,11 +32,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -204,28 +208,64 @@ def _next_lease_end(now: dt.datetime, only: set[int] | None) -> float | None:
     return None if first is None else (first - now).total_seconds() + 0.5
 
 
-def lease_seconds(messages: int = 1) -> float:
-    """How long a claim (or a chunk of `messages` about to be sent) is this worker's alone: each send
-    may take the whole timeout, and the record after them is retried through a database restart."""
-    return messages * conf.get_float("OPSDESK_SMS_HTTP_TIMEOUT") + 5 + sum(RECORD_RETRY_DELAYS)
+def lease_seconds() -> float:
+    """How long a claim stays this worker's without renewal. The outcome of a send that ended just
+    before a renewal was due is recorded with two thirds of a lease left: that must cover the record's
+    retries through a database restart."""
+    return max(conf.get_float("OPSDESK_SMS_LEASE_SECONDS"), sum(RECORD_RETRY_DELAYS) * 1.5)
 
 
-def _extend(rows: list[_Claimed]) -> list[_Claimed]:
-    """Extend the lease of the rows about to be sent; returns those still ours."""
+def _extend(rows: list[_Claimed], *, lock_timeout_ms: int | None = None) -> list[_Claimed]:
+    """Extend the lease of `rows`; returns those still ours (status and lease as this worker set them,
+    even when the lease just ran out: nobody claimed them since)."""
     now = timezone.now()
-    until = now + dt.timedelta(seconds=lease_seconds(len(rows)))
-    ours = []
+    until = now + dt.timedelta(seconds=lease_seconds())
+    ours: list[int] = []
     with transaction.atomic():
+        if lock_timeout_ms is not None and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
         for lease in {r.lease for r in rows}:
             pks = [r.pk for r in rows if r.lease == lease]
-            # Still ours if nobody claimed it since, even when the lease just ran out: status and lease unchanged.
-            ours += list(Notification.objects.filter(pk__in=pks, status=NotificationStatus.SENDING,
-                                                     claimed_until=lease).values_list("pk", flat=True))
-        Notification.objects.filter(pk__in=ours).update(claimed_until=until)
+            ours += list(Notification.objects.select_for_update().filter(
+                pk__in=pks, status=NotificationStatus.SENDING, claimed_until=lease).values_list("pk", flat=True))
+        if ours:
+            Notification.objects.filter(pk__in=ours).update(claimed_until=until)
     kept = [r for r in rows if r.pk in set(ours)]
     for row in kept:
         row.lease = until
     return kept
+
+
+class _LeaseKeeper:
+    """Renews the lease of a batch's rows every third of a lease while a send is under way, from a
+    thread of its own (the sending thread is blocked in the backend). Most sends end before the first
+    renewal is due; a worker that dies stops renewing, which is what frees its rows quickly."""
+
+    def __init__(self, rows: list[_Claimed]):
+        self.rows = rows
+        self.every = lease_seconds() / 3
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sms-lease-keeper", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        # The renewal in flight (bounded by its lock timeout) finishes before the rows' leases are read again.
+        self._thread.join(timeout=self.every)
+
+    def _run(self) -> None:
+        try:
+            while not self._done.wait(self.every):
+                try:
+                    _extend(self.rows, lock_timeout_ms=int(self.every * 500))
+                except DatabaseError as exc:  # the lease runs out: another worker resends under the same key
+                    logger.warning("could not renew the lease of SMS being sent: %s", exc)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -285,6 +325,7 @@ def _send_batch(batch: list[_Claimed], report: DeliveryReport, timers: set[float
         queues[(row.address, row.channel)].append(row)
     failed_addresses: set[tuple[str, str]] = set()
     unsent: list[_Claimed] = []
+    done: set[int] = set()  # sent (recorded or not): the keeper leaves them alone
     depth = max(len(q) for q in queues.values())
     for level in range(depth):
         round_rows = [q[level] for q in queues.values() if len(q) > level]
@@ -301,7 +342,9 @@ def _send_batch(batch: list[_Claimed], report: DeliveryReport, timers: set[float
             ready = kept
             if not ready:
                 continue
-            outcomes = _send_chunk(ready)
+            with _LeaseKeeper([r for r in batch if r.pk not in done]):
+                outcomes = _send_chunk(ready)
+            done.update(r.pk for r in ready)
             for row, (error, _permanent, _provider) in zip(ready, outcomes, strict=True):
                 if error:
                     failed_addresses.add((row.address, row.channel))

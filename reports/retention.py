@@ -22,6 +22,7 @@ from django.utils import timezone
 from alerts.retention import raw_mail_purge
 from notifications.retention import notifications_purge
 from opsdesk.batches import in_batches
+from opsdesk.org.authentication import expired_tokens_purge
 
 __all__ = ["KINDS", "PurgeReport", "purge_expired", "sessions_purge"]
 
@@ -49,16 +50,18 @@ class PurgeReport:
 def sessions_purge(*, now: dt.datetime | None = None, batch_size: int | None = None,
                    dry_run: bool = False) -> int | None:
     """Delete sessions past their expiry date: Django's `clearsessions`, but in batches for the
-    database backends (one DELETE of a year of sessions would hold its locks for minutes)."""
+    database backends (one DELETE of a year of sessions would hold its locks for minutes); and the
+    API tokens past theirs (the sign-ins of scripts and apps)."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if not hasattr(store, "get_model_class"):  # file or cache sessions: the backend knows how
+        expired_tokens_purge(now=now, dry_run=dry_run)
         if not dry_run:
             store.clear_expired()
         return None
     model = store.get_model_class()
     expired = model.objects.order_by().filter(expire_date__lt=now or timezone.now())
     return in_batches(expired, lambda keys: model.objects.filter(pk__in=keys).delete()[0],
-                      batch_size=batch_size, dry_run=dry_run)
+                      batch_size=batch_size, dry_run=dry_run) + expired_tokens_purge(now=now, dry_run=dry_run)
 
 
 def purge_expired(*, kinds: tuple[str, ...] = KINDS, dry_run: bool = False,

@@ -316,6 +316,25 @@ def test_tokens_expire(org, settings):
         assert with_token(issued["token"]).get("/api/me/").status_code in (401, 403)
 
 
+def test_an_expired_token_is_refused_and_the_daily_purge_deletes_the_expired_ones(org, settings):
+    from reports.retention import purge_expired
+
+    old, fresh = obtain(), None
+    later = timezone.now() + timedelta(hours=settings.OPSDESK_API_TOKEN_TTL_HOURS, minutes=1)
+    with time_machine.travel(later):
+        fresh = obtain()  # the same person signs in again: the old token stays refused, the new one works
+        assert with_token(old["token"]).get("/api/me/").status_code in (401, 403)
+        assert with_token(fresh["token"]).get("/api/me/").status_code == 200
+    another = obtain("teller1")
+    with time_machine.travel(later):
+        purge_expired(kinds=("sessions",))
+    # The purge deleted the expired token of someone who never came back, and no live one.
+    assert set(AuthToken.objects.values_list("user__username", flat=True)) == {"county1"}
+    assert AuthToken.objects.count() == 1
+    assert with_token(fresh["token"]).get("/api/me/").status_code == 200
+    assert with_token(another["token"]).get("/api/me/").status_code in (401, 403)
+
+
 def test_api_logout_revokes_the_token(org):
     token = obtain()["token"]
     client = with_token(token)

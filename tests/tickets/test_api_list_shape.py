@@ -1,0 +1,50 @@
+"""The request list's written-out representation (tickets/api/serializers.py) answers exactly what
+DRF's generic field walk over the declared fields answers, for requests in every shape a list shows:
+just filed, claimed by a person, answered, closed with a rating; and the list a teller reads says so."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework import serializers
+
+from tests.tickets.helpers import act, file_fault_report, fresh
+from tickets.api.serializers import ServiceRequestListSerializer
+from tickets.models import ServiceRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def shapes(org) -> list[ServiceRequest]:
+    p = org.people
+    filed = file_fault_report(org, subject="刚提交")
+    claimed = file_fault_report(org, subject="已认领")
+    act(claimed, "claim", p["county"])
+    closed = file_fault_report(org, subject="已评价")
+    for who, name, extra in (("county", "answer", {"comment": "已处理"}), ("teller", "confirm", {"rating": 2})):
+        act(closed, name, p[who], extra.pop("comment", ""), **extra)
+    answered = file_fault_report(org, subject="已答复")
+    act(answered, "answer", p["county"], "请重试")
+    return [fresh(r) for r in (filed, claimed, closed, answered)]
+
+
+def test_each_shape_is_what_the_generic_walk_gives(org, rf):
+    rows = list(ServiceRequest.objects.filter(pk__in=[r.pk for r in shapes(org)])
+                .select_related("request_type", "holder_unit", "origin_unit", "assignee").order_by("pk"))
+    serializer = ServiceRequestListSerializer(context={"request": rf.get("/")})
+    for row in rows:
+        assert serializer.to_representation(row) == serializers.Serializer.to_representation(serializer, row)
+    closed = next(r for r in rows if r.subject == "已评价")
+    claimed = next(r for r in rows if r.subject == "已认领")
+    assert serializer.to_representation(closed)["rating_label"] == str(closed.get_rating_display())
+    assert serializer.to_representation(claimed)["assignee"]["username"] == org.people["county"].username
+
+
+def test_a_tellers_list_shows_state_rating_and_holder(org, api_client_for):
+    shapes(org)
+    body = api_client_for(org.people["teller"]).get("/api/requests/?mine=true").json()
+    by_subject = {r["subject"]: r for r in body["results"]}
+    assert set(by_subject) == {"刚提交", "已认领", "已评价", "已答复"}
+    assert by_subject["已评价"]["state"] == "closed" and by_subject["已评价"]["rating"] == 2
+    assert by_subject["已评价"]["rating_label"] and by_subject["刚提交"]["rating_label"] is None
+    assert by_subject["刚提交"]["holder_unit"]["code"] == org.people["county"].unit.code
+    assert by_subject["刚提交"]["created_at"].endswith(("Z", "+08:00"))
