@@ -39,6 +39,7 @@ HEARTBEAT_S = 15
 # While IDLE, ask this often whether our mailbox lock still exists (it ends with its database session):
 # a holder whose lock went with a database restart stops believing it holds the mailbox within this.
 LOCK_CHECK_S = 2
+HEALTHY = ("ok", "idle", "polling")
 
 
 class SimulatedCrash(BaseException):
@@ -87,6 +88,8 @@ class ImapPoller:
         self.backoff_min = backoff_min if backoff_min is not None else setting("OPSDESK_ALERT_BACKOFF_MIN")
         self.backoff_max = backoff_max if backoff_max is not None else setting("OPSDESK_ALERT_BACKOFF_MAX")
         self.standby_retry = standby_retry
+        self.gather = max(0.0, float(setting("OPSDESK_ALERT_IMAP_GATHER")))
+        self._written_status: tuple[str, float] | None = None  # what _status last wrote, and when
         self.client: IMAPClient | None = None
         self.folder: MailFolder | None = None
         self.reconnects = 0
@@ -202,7 +205,8 @@ class ImapPoller:
             self._check_lock()
             self._status("idle" if use_idle else "polling", error=False)
             if use_idle:
-                self.wait_for_news()
+                if self.wait_for_news() and self.gather:
+                    self.stop.wait(self.gather)  # a burst: read it in one go rather than mail by mail
             else:
                 self.stop.wait(folder.poll_interval)
                 self.client.noop()
@@ -237,22 +241,22 @@ class ImapPoller:
         seen = max(self.folder.last_uid, self._synced_uid)
         return any(u > seen for u in client.search(["UID", f"{seen + 1}:*"]))
 
-    def wait_for_news(self) -> None:
+    def wait_for_news(self) -> bool:
         """Return when there may be new mail: announced, found just before IDLE, or reported during
-        IDLE; at the latest after IDLE_RENEW_S (a safety net), or when stopped."""
+        IDLE (True); at the latest after IDLE_RENEW_S (a safety net), or when stopped (False)."""
         client = self.client
         if self._announced_news() or self._news_before_idle():
-            return
+            return True
         client.idle()
         if self._announced_news():
             client.idle_done()
-            return
+            return True
         started = last_beat = last_lock_check = time.monotonic()
         try:
             while not self.stop.is_set():
                 responses = client.idle_check(timeout=1.0)
                 if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
-                    return
+                    return True
                 now = time.monotonic()
                 if now - last_lock_check >= LOCK_CHECK_S:
                     self._check_lock()
@@ -261,9 +265,10 @@ class ImapPoller:
                     self._status("idle", error=False)
                     last_beat = now
                 if now - started >= IDLE_RENEW_S:
-                    return
+                    return False
         finally:
             client.idle_done()
+        return False
 
     def sync_once(self, *, full: bool = True) -> int:
         """Connect, read what is there, disconnect (tests, and a cron-style run)."""
@@ -439,16 +444,29 @@ class ImapPoller:
             return False
 
     def _status(self, status: str, *, error: bool) -> None:
-        self._status_update(status=status, heartbeat_at=timezone.now())
+        if self._healthy_written_recently() and self._written_status[0] == status:
+            return
+        if self._status_update(status=status, heartbeat_at=timezone.now()):
+            self._written_status = (status, time.monotonic())
 
     def _success(self, *, lag: float | None) -> None:
+        if self._healthy_written_recently():
+            return
         now = timezone.now()
         fields = {"status": "ok", "heartbeat_at": now, "last_success_at": now}
         if lag is not None:
             fields["lag_seconds"] = round(max(lag, 0.0), 3)
-        self._status_update(**fields)
+        if self._status_update(**fields):
+            self._written_status = ("ok", time.monotonic())
+
+    def _healthy_written_recently(self) -> bool:
+        """A busy mailbox goes ok → idle → ok several times a second: the folder row shows the change
+        once, then is written again a third of a heartbeat later, not on every read."""
+        last = self._written_status
+        return last is not None and last[0] in HEALTHY and time.monotonic() - last[1] < HEARTBEAT_S / 3
 
     def _record_error(self, exc: BaseException, backoff: float) -> None:
+        self._written_status = None  # the next healthy state is written at once
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         if not self.holding:
             self._pending_error = error  # written down when we hold the mailbox again (if we do)
