@@ -5,10 +5,12 @@ What a person may see is `tickets.scoping.request_visibility`: requests filed un
 requests their unit has held. "Origin OR access row" in one WHERE clause cannot be read from an index,
 so on PostgreSQL a page newest first is built from each part separately — each read newest first
 through its own index, only as deep as the page needs — and the parts are united and sorted
-(`RequestSearch`). Counts stop at `COUNT_LIMIT`: beyond it a person narrows the search instead of
-paging. Text in the subject is matched with LIKE, which PostgreSQL answers from a trigram index, or
-for a two-character word from an index of the subject's character pairs (migration 0005); SQLite (a
-developer's `make run`) scans.
+(`RequestSearch`). Counts stop at `COUNT_LIMIT`, a text search's at `TEXT_COUNT_LIMIT`: beyond it a
+person narrows the search instead of paging. Text in the subject is matched with LIKE, which
+PostgreSQL answers from a trigram index, or for a two-character word from an index of the subject's
+character pairs (migration 0005); SQLite (a developer's `make run`) scans. A common word (tens of
+thousands of matches) is not read whole from those indexes and sorted: its page walks the requests
+newest first and keeps those that match (`RequestSearch.row_by_row`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from django.contrib.postgres.lookups import DataContains
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField, Value
-from django.db.models.functions import Cast, Upper
+from django.db.models.functions import Cast, StrIndex, Upper
+from django.db.models.lookups import GreaterThan
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -35,10 +38,15 @@ from tickets.models import RequestAccess, RequestEvent, RequestType, ServiceRequ
 from tickets.scoping import RequestVisibility, request_visibility
 from workflow.requests import OPEN_STATES, SUBMIT, RequestState
 
-__all__ = ["RequestSearchForm", "RequestSearch", "request_search", "COUNT_LIMIT", "SEARCH_PARAMETERS"]
+__all__ = ["RequestSearchForm", "RequestSearch", "request_search", "COUNT_LIMIT", "TEXT_COUNT_LIMIT",
+           "SEARCH_PARAMETERS"]
 
 # Counting stops here: "more than 10,000" is an answer, and 200 pages of 50 are more than anyone reads.
 COUNT_LIMIT = 10_000
+# A search for text in the subject counts less far: a common word matches tens of thousands of
+# requests, each of which would have to be read to be counted (an index of words does not count them),
+# and "more than 1,000" (20 pages) already says: narrow the search.
+TEXT_COUNT_LIMIT = 1_000
 # Names a person matches, at most: a search for a common surname narrows nothing.
 PEOPLE_LIMIT = 200
 OUTLETS_LIMIT = 200
@@ -118,26 +126,42 @@ class RequestSearchForm(forms.Form):
 SEARCH_PARAMETERS = tuple(RequestSearchForm.base_fields)
 
 
-def _subject_q(text: str) -> Q:
+def _subject_q(text: str, *, indexed: bool = True) -> Q:
     """Text in the subject, any case. PostgreSQL answers three characters or more from the trigram
     index; two (a Chinese word) from the index of the subject's character pairs (migration 0005),
-    which this condition names so that the planner can use it."""
-    q = Q(subject__icontains=text)
-    if len(text) == 2 and connection.vendor == "postgresql":
-        pairs = Func(Upper(Cast("subject", TextField())), function="tickets_bigrams",
-                     output_field=ArrayField(TextField()))
-        q &= Q(DataContains(pairs, Value([text.upper()], output_field=ArrayField(TextField()))))
-    return q
+    which this condition names so that the planner can use it.
+
+    Two characters are not also matched with LIKE: the trigram index cannot narrow a LIKE of two
+    characters, and offered one the planner reads all of it (every request) to AND it with the pairs.
+    The pair is found with strpos, which no index offers, and which costs little where the requests
+    are read in order and filtered (a common word), before the pairs function (a costly one) runs.
+
+    Not `indexed`: the same match offered to no index (strpos), for a word too common to be read from
+    an index: the planner then reads the requests in the order asked and keeps those that match."""
+    if connection.vendor != "postgresql" or (indexed and len(text) != 2):
+        return Q(subject__icontains=text)
+    subject = Upper(Cast("subject", TextField()))
+    word = Upper(Value(text, output_field=TextField()))
+    if not indexed:
+        return Q(GreaterThan(StrIndex(subject, word), 0))
+    pairs = Func(subject, function="tickets_bigrams", output_field=ArrayField(TextField()))
+    # ARRAY[UPPER('卡纸')]: the database upper-cases the word as it did the subject's pairs (a constant
+    # the planner folds before it looks for the index).
+    word_pair = Func(word, template="ARRAY[%(expressions)s]", output_field=ArrayField(TextField()))
+    return Q(GreaterThan(StrIndex(subject, word), 0)) & Q(DataContains(pairs, word_pair))
 
 
-def _text_q(text: str) -> Q:
+def _is_number_search(text: str) -> bool:
+    return text.upper().startswith("SR") and ascii_int(text.upper().removeprefix("SR"), minimum=1) is not None
+
+
+def _text_q(text: str, *, indexed: bool = True) -> Q:
     """A request number ("SR0000123": that request alone; "123": it, or the digits in a subject) or
     text in the subject."""
-    upper = text.upper()
-    number = ascii_int(upper.removeprefix("SR"), minimum=1)
-    if number is not None and upper.startswith("SR"):
+    number = ascii_int(text.upper().removeprefix("SR"), minimum=1)
+    if number is not None and _is_number_search(text):
         return Q(pk=number)
-    q = _subject_q(text)
+    q = _subject_q(text, indexed=indexed)
     return q | Q(pk=number) if number is not None else q
 
 
@@ -209,14 +233,24 @@ def filters_q(*, user, filters: dict) -> Q:
 @dataclass
 class RequestSearch:
     """The requests found, in order, for a paginator (Django's or the API's): `count()` (at most
-    `COUNT_LIMIT` + 1) and slices. Each slice is one query built for that page."""
+    `count_limit` + 1) and slices. Each slice is one query built for that page.
+
+    A search for text (`row_by_row` given: the same filters, the text matched row by row) reads the
+    ids of the matches through the text indexes, at most `count_limit` + 1 of them, to count them. A
+    word found no more often than that: its pages come from those ids (an index walk newest first
+    would read far for each match). A common one: its pages walk the requests in order and keep the
+    matches (`row_by_row`), a few hundred rows a page, instead of reading and sorting every match."""
 
     base: QuerySet  # the filtered requests, not yet scoped
     visibility: RequestVisibility
     ordering: tuple[str, ...]
     filtered: bool
     related: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()  # columns the page does not show (a request's form data, a type's fields)
+    count_limit: int = COUNT_LIMIT  # counting stops past it: `capped`
+    row_by_row: QuerySet | None = None
     _count: int | None = field(default=None, init=False, repr=False)
+    _keys: list[tuple] | None = field(default=None, init=False, repr=False)  # (sort key, pk) of each match
 
     @property
     def _by_parts(self) -> bool:
@@ -224,35 +258,49 @@ class RequestSearch:
         return (connection.vendor == "postgresql" and not self.visibility.everything
                 and not self.visibility.nothing and self.ordering[0].lstrip("-") == "created_at")
 
-    def _scoped(self) -> QuerySet:
+    def _scoped(self, base: QuerySet | None = None) -> QuerySet:
+        base = self.base if base is None else base
         if self.visibility.nothing:
-            return self.base.none()
-        return self.base.filter(self.visibility.as_q())
+            return base.none()
+        return base.filter(self.visibility.as_q())
 
-    def _part_ids(self, depth: int, *, ordered: bool = True) -> QuerySet:
+    def _part_ids(self, depth: int, *, ordered: bool = True, base: QuerySet | None = None,
+                  fields: tuple[str, ...] = ("pk",)) -> QuerySet:
         """The ids of the first `depth` requests of each part, newest (or oldest) first, united.
-        Unordered (for counting), each part stops at any `depth` of its requests."""
+        Unordered (for counting), each part stops at any `depth` of its requests. `fields` other than
+        the id alone: tuples of those fields (a filtered search only)."""
+        base = self.base if base is None else base
         sign = "-" if self.ordering[0].startswith("-") else ""
-        parts = [self.base.filter(origin).order_by(*(self.ordering if ordered else ())).values("pk")[:depth]
-                 for origin in self.visibility.origins]
+        flat = fields == ("pk",)
+        parts = [base.filter(origin).order_by(*(self.ordering if ordered else ())).values_list(*fields, flat=flat)
+                 [:depth] for origin in self.visibility.origins]
         unit = self.visibility.held_by_unit
         if unit is not None:
             if self.filtered:
-                held = self.base.filter(accesses__unit_id=unit).values("pk")
+                held = base.filter(accesses__unit_id=unit).values_list(*fields, flat=flat)
                 order = (f"{sign}accesses__filed_at", f"{sign}pk")
             else:  # the access rows alone: one index, no request read
-                held = RequestAccess.objects.filter(unit_id=unit).values("request_id")
+                held = RequestAccess.objects.filter(unit_id=unit).values_list("request_id", flat=True)
                 order = (f"{sign}filed_at", f"{sign}request_id")
             parts.append(held.order_by(*(order if ordered else ()))[:depth])
         first, *rest = parts
         return first.union(*rest) if rest else first
 
     def count(self) -> int:
+        """How many were found, at most `count_limit` + 1."""
         if self._count is None:
-            if self._by_parts:  # counted from the parts' ids alone, no request read
-                self._count = min(self._part_ids(COUNT_LIMIT + 1, ordered=False).count(), COUNT_LIMIT + 1)
+            limit = self.count_limit + 1
+            if self.row_by_row is not None:  # a text search: the matches, through the text indexes
+                fields = (self.ordering[0].lstrip("-"), "pk")  # what the page is sorted by
+                found = set(self._part_ids(limit, ordered=False, fields=fields) if self._by_parts else
+                            self._scoped().order_by().values_list(*fields)[:limit])
+                self._count = min(len(found), limit)
+                self._keys = sorted(found, reverse=self.ordering[0].startswith("-")) \
+                    if len(found) <= self.count_limit else None
+            elif self._by_parts:  # counted from the parts' ids alone, no request read
+                self._count = min(self._part_ids(limit, ordered=False).count(), limit)
             else:
-                self._count = self._scoped().order_by()[:COUNT_LIMIT + 1].count()
+                self._count = self._scoped().order_by()[:limit].count()
         return self._count
 
     def __len__(self) -> int:
@@ -260,8 +308,8 @@ class RequestSearch:
 
     @property
     def capped(self) -> bool:
-        """More were found than counted: the count shown is "more than COUNT_LIMIT"."""
-        return self.count() > COUNT_LIMIT
+        """More were found than counted: the count shown is "more than `count_limit`"."""
+        return self.count() > self.count_limit
 
     def __getitem__(self, key):
         if not isinstance(key, slice) or key.step not in (None, 1):
@@ -269,14 +317,29 @@ class RequestSearch:
         start, stop = key.start or 0, key.stop
         if stop is None or start < 0 or stop <= start:
             return []
+        base = self.base
+        if self.row_by_row is not None:
+            self.count()
+            if self._keys is not None:  # few matches, found in scope and sorted by count(): the page's
+                ids = [pk for _key, pk in self._keys[start:stop]]
+                found = ServiceRequest.objects.filter(pk__in=ids)
+                return list(self._shown(found).order_by(*self.ordering))
+            base = self.row_by_row  # a common word: walk the requests in order, keep the matches
         if self._by_parts:
-            found = ServiceRequest.objects.filter(pk__in=self._part_ids(stop))
-        else:
-            found = self._scoped()
-        return list(found.select_related(*self.related).order_by(*self.ordering)[start:stop])
+            found = ServiceRequest.objects.filter(pk__in=self._part_ids(stop, base=base))
+            return list(self._shown(found).order_by(*self.ordering)[start:stop])
+        # The page's ids first, from the requests alone; then those rows with what the list shows (a
+        # queue of thousands joined whole before it is sorted costs more than the page).
+        page = self._scoped(base).order_by(*self.ordering).values("pk")[start:stop]
+        return list(self._shown(ServiceRequest.objects.filter(pk__in=page)).order_by(*self.ordering))
+
+    def _shown(self, found: QuerySet) -> QuerySet:
+        found = found.select_related(*self.related)
+        return found.defer(*self.deferred) if self.deferred else found
 
 
-def request_search(*, user, filters: dict, related: tuple[str, ...] = ()) -> RequestSearch:
+def request_search(*, user, filters: dict, related: tuple[str, ...] = (), deferred: tuple[str, ...] = ()
+                   ) -> RequestSearch:
     """The requests `user` may see that match `filters` (a valid `RequestSearchForm.filters()`),
     newest first unless `filters["ordering"]` says otherwise."""
     visibility = request_visibility(user)
@@ -285,7 +348,15 @@ def request_search(*, user, filters: dict, related: tuple[str, ...] = ()) -> Req
         # A support group or the operations department sees exactly what its unit has held:
         # "handled by my unit" is everything it sees, read from the access rows alone.
         filters = {k: v for k, v in filters.items() if k != "handled"}
-    q = filters_q(user=user, filters=filters)
-    return RequestSearch(base=ServiceRequest.objects.filter(q), visibility=visibility,
-                         ordering=ORDERINGS[filters.get("ordering") or "-created_at"], filtered=bool(q),
-                         related=related)
+    ordering = ORDERINGS[filters.get("ordering") or "-created_at"]
+    text = (filters.get("q") or "").strip()
+    if not text or _is_number_search(text):
+        q = filters_q(user=user, filters=filters)
+        return RequestSearch(base=ServiceRequest.objects.filter(q), visibility=visibility, ordering=ordering,
+                             filtered=bool(q), related=related, deferred=deferred)
+    # Text in the subject: matched through its indexes, and row by row for a common word.
+    others = filters_q(user=user, filters={k: v for k, v in filters.items() if k != "q"})
+    return RequestSearch(base=ServiceRequest.objects.filter(others & _text_q(text)), visibility=visibility,
+                         ordering=ordering, filtered=True, related=related, deferred=deferred,
+                         count_limit=TEXT_COUNT_LIMIT,
+                         row_by_row=ServiceRequest.objects.filter(others & _text_q(text, indexed=False)))

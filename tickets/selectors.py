@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,8 @@ __all__ = [
 # system by id; the detail adds the requester).
 LIST_RELATED = ("request_type", "holder_unit", "origin_unit", "assignee")
 DETAIL_RELATED = (*LIST_RELATED, "requester", "system")
+# What a list does not show, left unread: the form's data and answer, the type's field definitions.
+LIST_DEFERRED = ("data", "answer_text", "request_type__fields")
 
 
 def request_list(*, user) -> QuerySet[ServiceRequest]:
@@ -121,17 +124,28 @@ class GroupLoad:
 
 def requests_with_groups(*, user, per_group: int = 20) -> list[GroupLoad]:
     """Everything out with the support groups that `user` may see, by group: the groups holding the
-    most first, each with its longest-waiting requests (how long each has been with its group)."""
+    most first, each with its longest-waiting requests (how long each has been with its group).
+
+    One pass over the requests out (a few thousand at the bank's scale) numbers each within its group,
+    longest waiting first, and counts its group (window functions): the first `per_group` of each come
+    back with their group's count, and are then read whole by id (a query per group would read and
+    join every request of that group again)."""
     out = scoping.restrict(user, ServiceRequest.objects.filter(state=RequestState.AT_GROUP))
-    counts = dict(out.order_by().values_list("holder_unit").annotate(n=Count("pk")))
+    by_group = Window(Count("pk"), partition_by=[F("holder_unit_id")])
+    place = Window(RowNumber(), partition_by=[F("holder_unit_id")], order_by=[F("held_since").asc(), F("pk").asc()])
+    first = list(out.order_by().annotate(in_group=by_group, place=place).filter(place__lte=per_group)
+                 .values_list("pk", "holder_unit_id", "in_group"))
+    counts = {group_id: n for _pk, group_id, n in first if group_id is not None}
     if not counts:
         return []
-    loads = [GroupLoad(group=group, count=counts[group.pk])
-             for group in Unit.objects.filter(pk__in=list(counts)).order_by("name")]
-    for load in loads:
-        load.longest_waiting = list(out.filter(holder_unit=load.group).select_related(*LIST_RELATED, "system")
-                                    .order_by("held_since", "pk")[:per_group])
-    return sorted(loads, key=lambda load: (-load.count, load.group.name))
+    loads = {group.pk: GroupLoad(group=group, count=counts[group.pk])
+             for group in Unit.objects.filter(pk__in=list(counts))}
+    # Read through the same scoped set: nothing but what `user` may see, even by id.
+    for request in (out.filter(pk__in=[pk for pk, _group_id, _n in first]).select_related(*LIST_RELATED, "system")
+                    .order_by("held_since", "pk")):
+        if request.holder_unit_id in loads:
+            loads[request.holder_unit_id].longest_waiting.append(request)
+    return sorted(loads.values(), key=lambda load: (-load.count, load.group.name))
 
 
 def saved_views(*, user) -> QuerySet[SavedView]:

@@ -243,14 +243,15 @@ def search(request: HttpRequest) -> HttpResponse:
     """Find requests: text, outlet, person and filters, the person's saved views, numbered pages,
     and the bulk actions that make sense on what was found."""
     form = RequestSearchForm(request.GET)
-    page = None
+    page, count_limit = None, COUNT_LIMIT
     if form.is_valid():
         found = request_search(user=request.user, filters=form.filters(),
                                related=(*selectors.LIST_RELATED, "system"))
         page = _with_actions(numbered_page(found, PAGE_SIZE, request.GET.get("page")), request.user)
+        count_limit = found.count_limit  # lower for a text search (tickets.search.TEXT_COUNT_LIMIT)
     bulk_actions = _bulk_actions(request.user)
     return render(request, "tickets/search.html", {
-        "form": form, "page": page, "count_limit": COUNT_LIMIT,
+        "form": form, "page": page, "count_limit": count_limit,
         "saved_views": selectors.saved_views(user=request.user),
         "bulk_actions": bulk_actions,
         "groups": Unit.objects.filter(kind=UnitKind.SUPPORT_GROUP, is_active=True).order_by("name")

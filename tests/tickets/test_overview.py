@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests.tickets.helpers import act, file_fault_report
+from tickets import selectors
 from tickets.models import ServiceRequest
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +66,15 @@ def test_only_the_provincial_centre_oversees_the_groups(org, client, api_client_
     body = api_client_for(org.people["member_other"]).get("/api/requests/overview/").json()
     assert [(g["group"]["code"], g["count"]) for g in body] == [("G2", 1)]
     assert api_client_for(org.people["teller_other"]).get("/api/requests/overview/").json() == []
+
+
+def test_each_group_shows_its_longest_waiting_first_and_counts_them_all(org, out):
+    """The first `per_group` of each group (one pass numbers them), each group's full count."""
+    also = out_with_group(org, "柜面签到失败", org.groups[0], hours_ago=10)
+    loads = selectors.requests_with_groups(user=org.people["dispatcher"], per_group=2)
+    assert [(load.group.code, load.count, [r.pk for r in load.longest_waiting]) for load in loads] == [
+        ("G1", 3, [out["oldest"].pk, also.pk]), ("G2", 1, [out["other_group"].pk])]
+    # A group member: their own group's requests, counted among those alone.
+    loads = selectors.requests_with_groups(user=org.people["member"], per_group=1)
+    assert [(load.group.code, load.count, [r.pk for r in load.longest_waiting]) for load in loads] == [
+        ("G1", 3, [out["oldest"].pk])]

@@ -38,7 +38,7 @@ from tickets.api.serializers import (
 )
 from tickets.errors import describe_transition_error
 from tickets.models import RequestType, SavedView, ServiceRequest
-from tickets.search import COUNT_LIMIT, SEARCH_PARAMETERS, RequestSearchForm, request_search
+from tickets.search import COUNT_LIMIT, SEARCH_PARAMETERS, TEXT_COUNT_LIMIT, RequestSearchForm, request_search
 from workflow.engine import TransitionError
 
 __all__ = ["RequestTypeViewSet", "ServiceRequestViewSet", "SavedViewViewSet", "RequestPagination"]
@@ -57,12 +57,15 @@ class RequestTypeViewSet(ScopedReadOnlyViewSet):
 
 class RequestPagination(LimitOffsetPagination):
     """Limit and offset, or a page number (`page`, 1-based, pages of `limit`): the answer says which
-    page it is and how many there are. Counts stop past COUNT_LIMIT (`count_capped`)."""
+    page it is and how many there are. Counts stop past COUNT_LIMIT, a text search's past
+    TEXT_COUNT_LIMIT (`count_capped`; the search says which: `RequestSearch.count_limit`)."""
 
     default_limit = 50
     max_limit = 200
+    count_limit = COUNT_LIMIT
 
     def paginate_queryset(self, queryset, request, view=None):
+        self.count_limit = getattr(queryset, "count_limit", COUNT_LIMIT)
         page = request.query_params.get("page")
         if page is not None:
             number = ascii_int(page, minimum=1, maximum=COUNT_LIMIT)
@@ -82,14 +85,15 @@ class RequestPagination(LimitOffsetPagination):
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
         page = self.offset // self.limit + 1 if self.limit else 1
-        pages = -(-min(self.count, COUNT_LIMIT + 1) // self.limit) if self.limit else 1
-        response.data.update({"count_capped": self.count > COUNT_LIMIT, "page": page, "pages": pages})
+        pages = -(-min(self.count, self.count_limit + 1) // self.limit) if self.limit else 1
+        response.data.update({"count_capped": self.count > self.count_limit, "page": page, "pages": pages})
         return response
 
     def get_paginated_response_schema(self, schema):
         schema = super().get_paginated_response_schema(schema)
         schema["properties"].update({
-            "count_capped": {"type": "boolean", "description": f"More than {COUNT_LIMIT} found (count stops there)"},
+            "count_capped": {"type": "boolean", "description": f"More than {COUNT_LIMIT} found (count stops there; "
+                                                              f"for text in the subject, more than {TEXT_COUNT_LIMIT})"},
             "page": {"type": "integer"}, "pages": {"type": "integer"}})
         return schema
 
@@ -131,7 +135,8 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         form = RequestSearchForm(request.query_params)
         if not form.is_valid():
             return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
-        found = request_search(user=request.user, filters=form.filters(), related=selectors.LIST_RELATED)
+        found = request_search(user=request.user, filters=form.filters(), related=selectors.LIST_RELATED,
+                               deferred=selectors.LIST_DEFERRED)
         page = self.paginate_queryset(found)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
