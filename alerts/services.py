@@ -46,7 +46,7 @@ from alerts.parsing import ParseError, ParseResult, Rule
 from alerts.parsing.binding import Binding
 from alerts.sources.parsepool import ParsePool, parse_many, parse_one
 from notifications.roster import Duty, on_duty_with_role
-from notifications.services import notify
+from notifications.services import Message, notify_many
 from opsdesk import scoping
 from opsdesk.org.choices import Role
 from opsdesk.org.models import Host, ProductionSystem, User
@@ -485,6 +485,7 @@ def _notify_opened(incidents: list[Incident]) -> None:
     # One query for the systems' names, not one per incident of a burst.
     system_names = dict(ProductionSystem.objects.filter(pk__in={i.system_id for i in incidents if i.system_id})
                         .values_list("pk", "name"))
+    messages = []
     for inc in incidents:
         fallback = _("[%(severity)s] %(host)s %(check)s: %(summary)s") % {
             "severity": inc.get_severity_display(), "host": inc.host, "check": inc.check_title,
@@ -495,9 +496,10 @@ def _notify_opened(incidents: list[Incident]) -> None:
         context = {"severity": inc.get_severity_display(), "title": title,
                    "system": system_names.get(inc.system_id, inc.host), "host": inc.host,
                    "check": inc.check_title, "summary": inc.summary[:120]}
-        notify(event="incident.opened", template="incident.opened", context=context, text=fallback,
-               key=f"incident:{inc.pk}:opened:{inc.reopen_count}", about=inc, people=operators,
-               urgent=inc.severity == "critical")
+        messages.append(Message(event="incident.opened", template="incident.opened", context=context, text=fallback,
+                                key=f"incident:{inc.pk}:opened:{inc.reopen_count}", about=inc, people=operators,
+                                urgent=inc.severity == "critical"))
+    notify_many(messages)  # a burst of incidents: one write for all their messages
 
 
 # --- re-processing quarantined mail --------------------------------------------------------------

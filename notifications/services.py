@@ -20,6 +20,7 @@ import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
@@ -35,6 +36,8 @@ from opsdesk.org.models import Unit, User, normalize_mobile, validate_mobile
 
 __all__ = [
     "notify",
+    "notify_many",
+    "Message",
     "notify_later",
     "notice_fan_out",
     "recipients_for_unit",
@@ -48,6 +51,23 @@ logger = logging.getLogger(__name__)
 
 
 # --- writing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    """One event to tell people about: notify()'s arguments, for notify_many()."""
+
+    event: str
+    key: str
+    text: str = ""
+    about: models.Model | None = None
+    people: Iterable | None = None
+    unit: Unit | None = None
+    urgent: bool = False
+    template: str | None = None
+    context: dict | None = None
+    digest: bool = True
+    channel: str = Channel.SMS
 
 
 def notify(
@@ -72,31 +92,60 @@ def notify(
     All recipients are written by one INSERT (a repeated key is skipped by the database), and one
     wake-up per transaction tells a worker there is something to send.
     """
-    recipients = list(people) if people is not None else recipients_for_unit(unit) if unit else []
-    recipients = sorted({p.pk: p for p in recipients if p is not None}.values(), key=lambda p: p.pk)
-    if not recipients:
-        return []
-    body = render_text(template, context or {}, fallback=text) if template else text
-    content_type = ContentType.objects.get_for_model(about) if about is not None else None
-    object_id = str(about.pk) if about is not None else ""
-    group = f"{content_type.pk}:{object_id}" if (digest and about is not None) else ""
+    return notify_many([Message(event=event, text=text, key=key, about=about, people=people, unit=unit, urgent=urgent,
+                                template=template, context=context, digest=digest, channel=channel)])
+
+
+def notify_many(messages: Iterable[Message]) -> list[Notification]:
+    """notify() for several events at once (a burst of incidents, a batch of hand-offs): every
+    recipient of every event in one INSERT, the rate limits, digests and quiet hours decided for all
+    of them together exactly as one by one. Returns the rows written."""
     now = timezone.now()
-    rows = []
-    for person in recipients:
-        address = person.email if channel == Channel.EMAIL else person.mobile
-        row = Notification(
-            event=event, recipient=person, unit_id=person.unit_id, address=address or "", channel=channel,
-            template=template or "", text=body, urgent=urgent, content_type=content_type, object_id=object_id,
-            idempotency_key=f"{key}:{person.pk}", created_at=now,
-        )
-        if not address:
-            row.status = NotificationStatus.DEAD
-            row.last_error = "no mobile number" if channel == Channel.SMS else "no e-mail address"
-        rows.append(row)
-    merges = _place(rows, group=group, now=now)
-    created = _insert_new(rows)
-    for carrier, merged in merges.items():
-        count = sum(1 for row in merged if row.pk is not None)
+    rows: list[Notification] = []
+    groups: dict[int, str] = {}
+    for message in messages:
+        people, unit = message.people, message.unit
+        recipients = list(people) if people is not None else recipients_for_unit(unit) if unit else []
+        recipients = sorted({p.pk: p for p in recipients if p is not None}.values(), key=lambda p: p.pk)
+        if not recipients:
+            continue
+        template, about, channel = message.template, message.about, message.channel
+        body = render_text(template, message.context or {}, fallback=message.text) if template else message.text
+        content_type = ContentType.objects.get_for_model(about) if about is not None else None
+        object_id = str(about.pk) if about is not None else ""
+        group = f"{content_type.pk}:{object_id}" if (message.digest and about is not None) else ""
+        for person in recipients:
+            address = person.email if channel == Channel.EMAIL else person.mobile
+            row = Notification(
+                event=message.event, recipient=person, unit_id=person.unit_id, address=address or "",
+                channel=channel, template=template or "", text=body, urgent=message.urgent,
+                content_type=content_type, object_id=object_id, idempotency_key=f"{message.key}:{person.pk}",
+                created_at=now,
+            )
+            if not address:
+                row.status = NotificationStatus.DEAD
+                row.last_error = "no mobile number" if channel == Channel.SMS else "no e-mail address"
+            rows.append(row)
+            groups[id(row)] = group
+    if not rows:
+        return []
+    merges = _place(rows, groups=groups, now=now)
+    # Digests opened in this very batch: their carriers first, then the rows merged into them.
+    carried = [row for row in rows if row.merged_into is not None and row.merged_into.pk is None]
+    carried_ids = {id(row) for row in carried}
+    created = _insert_new([row for row in rows if id(row) not in carried_ids])
+    for row in carried:
+        carrier = row.merged_into
+        if carrier.pk is not None:
+            row.merged_into = carrier  # now saved: sets merged_into_id
+        else:  # its carrier's key was written before (a repeated event): the row waits on its own
+            row.status, row.merged_into, row.not_before = NotificationStatus.QUEUED, None, carrier.not_before
+    if carried:
+        created += _insert_new(carried)
+    for carrier, merged in merges:
+        if carrier.pk is None:
+            continue
+        count = sum(1 for row in merged if row.pk is not None and row.merged_into_id == carrier.pk)
         if count:
             Notification.objects.filter(pk=carrier.pk).update(digest_count=F("digest_count") + count)
             carrier.refresh_from_db(fields=["digest_count"])
@@ -174,24 +223,51 @@ def notify_later(*, event: str, key: str, about: models.Model | None = None, peo
     transaction.on_commit(lambda: enqueue_fan_out(notice.pk))
 
 
+NOTICES_PER_FAN_OUT = 200  # notices a worker turns into notifications in one transaction
+
+
 def notice_fan_out(*, notice_id: int) -> int:
-    """Turn a pending notice into notifications (once: the row is taken and deleted in the same
-    transaction, and notify()'s idempotency keys make a repeat harmless). Returns how many."""
+    """Turn a pending notice into notifications, and with it the other notices waiting (hand-offs come
+    in bursts: one write for all of them; their own tasks then find nothing to do). Once each: a
+    notice is taken and deleted in the same transaction, and notify()'s idempotency keys make a repeat
+    harmless. Returns how many notifications were written."""
     with transaction.atomic():
-        notice = PendingNotice.objects.select_for_update(skip_locked=True).filter(pk=notice_id).first()
-        if notice is None:
-            return 0  # done already, or another worker has it
-        arguments = dict(notice.arguments)
-        people_ids, unit_id, about_ref = arguments.pop("people"), arguments.pop("unit"), arguments.pop("about")
-        people = None if people_ids is None else list(User.objects.filter(pk__in=people_ids).select_related("unit"))
-        unit = Unit.objects.filter(pk=unit_id).first() if unit_id is not None else None
-        about = None
-        if about_ref is not None:
-            model = ContentType.objects.get_for_id(about_ref[0]).model_class()
-            about = model._default_manager.filter(pk=about_ref[1]).first() if model is not None else None
-        created = notify(event=notice.event, key=notice.key, about=about, people=people, unit=unit, **arguments)
-        notice.delete()
+        taken = PendingNotice.objects.select_for_update(skip_locked=True)
+        notices = list(taken.filter(pk=notice_id)) + list(taken.exclude(pk=notice_id).order_by("pk")
+                                                           [:NOTICES_PER_FAN_OUT - 1])
+        if not notices or notices[0].pk != notice_id:
+            return 0  # done already, or another worker has it (and the others with it)
+        notices.sort(key=lambda notice: notice.pk)  # in the order they were written
+        people_ids = {pk for n in notices for pk in (n.arguments.get("people") or [])}
+        people = User.objects.select_related("unit").in_bulk(people_ids) if people_ids else {}
+        unit_ids = {n.arguments["unit"] for n in notices if n.arguments.get("unit") is not None}
+        units = Unit.objects.in_bulk(unit_ids) if unit_ids else {}
+        about: dict[tuple[int, str], models.Model] = {}
+        for ct_id, ids in _group_refs(n.arguments.get("about") for n in notices).items():
+            model = ContentType.objects.get_for_id(ct_id).model_class()
+            if model is not None:
+                about.update({(ct_id, str(obj.pk)): obj for obj in model._default_manager.filter(pk__in=ids)})
+        messages = []
+        for notice in notices:
+            arguments = dict(notice.arguments)
+            people_ref, unit_ref, about_ref = arguments.pop("people"), arguments.pop("unit"), arguments.pop("about")
+            messages.append(Message(
+                event=notice.event, key=notice.key, **arguments,
+                people=None if people_ref is None else [people[pk] for pk in people_ref if pk in people],
+                unit=units.get(unit_ref) if unit_ref is not None else None,
+                about=about.get((about_ref[0], str(about_ref[1]))) if about_ref is not None else None))
+        created = notify_many(messages)
+        PendingNotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
     return len(created)
+
+
+def _group_refs(refs) -> dict[int, set[str]]:
+    """[content type id, object id] references, object ids grouped by content type."""
+    grouped: dict[int, set[str]] = defaultdict(set)
+    for ref in refs:
+        if ref is not None:
+            grouped[ref[0]].add(str(ref[1]))
+    return grouped
 
 
 def enqueue_fan_out(notice_id: int) -> None:
@@ -203,50 +279,62 @@ def enqueue_fan_out(notice_id: int) -> None:
         logger.exception("could not enqueue notice %s; the dispatcher will retry", notice_id)
 
 
-def _place(rows: list[Notification], *, group: str, now: dt.datetime) -> dict[Notification, list[Notification]]:
-    """Decide for each row: sent on its own, held back (`not_before`), or merged into an open digest
-    of the same group. Returns the digests the merged rows join (counted after the insert)."""
+def _place(rows: list[Notification], *, groups: dict[int, str], now: dt.datetime
+           ) -> list[tuple[Notification, list[Notification]]]:
+    """Decide for each row, in order, as if each were written on its own: sent on its own, held back
+    (`not_before`), or merged into an open digest of its group (`groups`: row id → digest group, ""
+    for none) — one stored, or one opened by an earlier row of this batch. Past the rate limit a row's
+    group is its address's flood digest. Returns the digests the merged rows join (counted after the
+    insert)."""
     live = [row for row in rows if row.address]
     eager = conf.is_eager()
     limit, window = conf.get_int("OPSDESK_SMS_RATE_LIMIT"), conf.get_int("OPSDESK_SMS_RATE_WINDOW")
-    limited = [row for row in live if not row.urgent] if (limit > 0 and not eager) else []
-    wait = conf.get_float("OPSDESK_SMS_GROUP_WAIT") if (group and not eager) else 0
-    if limited or wait > 0:
-        _lock_addresses({(row.channel, row.address) for row in (live if wait > 0 else limited)})
-    holds: dict[int, dt.datetime] = {}
-    groups: dict[int, str] = {id(row): group for row in live}
+    limited = {id(row) for row in live if not row.urgent} if (limit > 0 and not eager) else set()
+    wait = conf.get_float("OPSDESK_SMS_GROUP_WAIT") if not eager else 0
+    grouping = wait > 0 and any(groups[id(row)] for row in live)
+    if limited or grouping:
+        _lock_addresses({(row.channel, row.address) for row in live if grouping or id(row) in limited})
+    counts: dict[tuple[str, str], tuple[int, dt.datetime]] = {}
     if limited:
         recent = (Notification.objects.filter(
-            address__in={row.address for row in limited}, created_at__gte=now - dt.timedelta(seconds=window),
+            address__in={row.address for row in live if id(row) in limited},
+            created_at__gte=now - dt.timedelta(seconds=window),
         ).exclude(status__in=[NotificationStatus.MERGED, NotificationStatus.DEAD])
             .values("address", "channel").annotate(n=Count("pk"), first=Min("created_at")))
         counts = {(r["address"], r["channel"]): (r["n"], r["first"]) for r in recent}
-        for row in limited:
-            n, first = counts.get((row.address, row.channel), (0, now))
-            counts[(row.address, row.channel)] = (n + 1, first)
-            if n >= limit:
-                groups[id(row)] = f"flood:{row.channel}:{row.address}"
-                holds[id(row)] = first + dt.timedelta(seconds=window)
-    for row in live:
-        if groups[id(row)] and id(row) not in holds and wait > 0:
-            holds[id(row)] = now + dt.timedelta(seconds=wait)
-    merges: dict[Notification, list[Notification]] = defaultdict(list)
-    grouped = [row for row in live if groups[id(row)] and id(row) in holds]
-    if grouped:
+    carriers: dict[tuple, Notification] = {}
+    candidates = {groups[id(row)] for row in live if groups[id(row)] and wait > 0}
+    candidates |= {f"flood:{row.channel}:{row.address}" for row in live if id(row) in limited}
+    if candidates:
         open_digests = (Notification.objects.select_for_update()
-                        .filter(address__in={row.address for row in grouped},
-                                digest_group__in={groups[id(row)] for row in grouped},
+                        .filter(address__in={row.address for row in live}, digest_group__in=candidates,
                                 status=NotificationStatus.QUEUED, attempts=0, not_before__gt=now)
                         .order_by("pk"))
-        carriers: dict[tuple, Notification] = {}
         for carrier in open_digests:
             carriers.setdefault((carrier.address, carrier.channel, carrier.digest_group, carrier.urgent), carrier)
-        for row in grouped:
-            row.digest_group = groups[id(row)]
-            carrier = carriers.get((row.address, row.channel, row.digest_group, row.urgent))
+    holds: dict[int, dt.datetime] = {}
+    merges: dict[int, tuple[Notification, list[Notification]]] = {}  # by id(): a carrier may be unsaved yet
+    for row in live:
+        group, hold, address = groups[id(row)], None, (row.address, row.channel)
+        if id(row) in limited:
+            n, first = counts.get(address, (0, now))
+            if n >= limit:
+                group, hold = f"flood:{row.channel}:{row.address}", first + dt.timedelta(seconds=window)
+        if group and hold is None and wait > 0:
+            hold = now + dt.timedelta(seconds=wait)
+        if hold is not None:
+            holds[id(row)] = hold
+            row.digest_group = group
+            key = (row.address, row.channel, group, row.urgent)
+            carrier = carriers.get(key)
             if carrier is not None:
                 row.status, row.merged_into = NotificationStatus.MERGED, carrier
-                merges[carrier].append(row)
+                merges.setdefault(id(carrier), (carrier, []))[1].append(row)
+            else:
+                carriers[key] = row  # opens the digest: later rows join it
+        if id(row) in limited and row.status != NotificationStatus.MERGED:
+            n, first = counts.get(address, (0, now))
+            counts[address] = (n + 1, first)  # a merged row is not a message of its own: not counted
     quiet_end = _quiet_hours_end(now)
     for row in live:
         if row.status != NotificationStatus.QUEUED:
@@ -255,7 +343,7 @@ def _place(rows: list[Notification], *, group: str, now: dt.datetime) -> dict[No
         if not row.urgent and quiet_end is not None and (hold is None or hold < quiet_end):
             hold = quiet_end
         row.not_before = hold
-    return merges
+    return list(merges.values())
 
 
 def _lock_addresses(addresses: set[tuple[str, str]]) -> None:

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.models import AuthToken
 from knox.signals import token_expired
@@ -77,6 +78,12 @@ class TokenAuthentication(KnoxTokenAuthentication):
             token_expired.send(sender=self.__class__, username=username, source="auth_token")
             return True
         return False
+
+
+class TokenScheme(KnoxTokenScheme):
+    """The API description (drf-spectacular) names it as knox's: the same `Authorization: Token …`."""
+
+    target_class = TokenAuthentication
 
 
 def expired_tokens_purge(*, now=None, dry_run: bool = False) -> int:

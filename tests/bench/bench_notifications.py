@@ -4,7 +4,9 @@ HTTP gateway backend to a local gateway server. Reports messages per second, enq
 latency (row written → gateway received it) p50/p95, and checks at the gateway, by idempotency
 key, that none was lost or sent twice.
 
-Then a paced run: one notification every 0.5 s, each in its own transaction (latency without a backlog).
+Then a paced run: one notification every 0.5 s, each in its own transaction (latency without a backlog);
+the same number again as events of 50 recipients each (one set-based insert per event), and as bursts of
+50 one-recipient events through notify_many() (one insert per burst).
 
 `--kill-worker` SIGKILLs one of the two workers once a third of the burst has reached the gateway and
 starts it again a second later: the rows it had claimed go out again when their lease runs out. Those it
@@ -97,6 +99,7 @@ def run(options) -> dict:
             figures["worker_killed_after_delivered"] = killed_at
         figures["paced"] = _paced(gateway, people, total)
         figures["fan_out"] = _fan_out(gateway, people, total)
+        figures["bursts"] = _bursts(gateway, people, total)
         return figures
     finally:
         app.conf.task_always_eager, app.conf.broker_url, app._pool = saved[0], saved[1], None
@@ -237,6 +240,29 @@ def _fan_out(gateway, people, total: int) -> dict:
     return {"events": events, "recipients_each": FAN_OUT, "rows": rows, "write_s": round(written_s, 2),
             "rows_written_per_s": round(rows / written_s, 1), "all_delivered_after_s": round(delivered_s, 2),
             "messages_per_s": round(rows / delivered_s, 1)}
+
+
+def _bursts(gateway, people, total: int) -> dict:
+    """The same number of one-recipient events written as bursts of BATCH through notify_many() (how a
+    burst of incidents and a batch of hand-offs are written): one INSERT per burst."""
+    from django.db import transaction
+
+    from notifications.services import Message, notify_many
+
+    gateway.reset("ok")
+    started = time.monotonic()
+    for first in range(0, total, BATCH):
+        with transaction.atomic():
+            notify_many([Message(event="bench", text=f"突发 {i}", key=f"burst:{i}", people=[people[i % len(people)]],
+                                 digest=False) for i in range(first, min(first + BATCH, total))])
+    written_s = time.monotonic() - started
+    gateway.wait_for(lambda g: len(g.delivered) >= total, timeout=max(600, total / 4), what=f"{total} burst deliveries")
+    delivered_s = time.monotonic() - started
+    print(f"   bursts: {total} as bursts of {BATCH}: {total / written_s:.0f}/s written, "
+          f"all at the gateway after {delivered_s:.1f}s", flush=True)
+    return {"notifications": total, "per_burst": BATCH, "write_s": round(written_s, 2),
+            "written_per_s": round(total / written_s, 1), "all_delivered_after_s": round(delivered_s, 2),
+            "messages_per_s": round(total / delivered_s, 1)}
 
 
 def _recipients():

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opsdesk.api.errors import service_errors
+from opsdesk.org.authentication import TokenAuthentication
 from opsdesk.org.two_factor import needs_verification, verify_second_factor
 
 __all__ = ["TokenObtainView", "TokenLogoutView", "TokenLogoutAllView"]
@@ -57,6 +58,8 @@ class TokenObtainView(APIView):
 class TokenLogoutView(LogoutView):
     """Revokes the token that makes this call (204)."""
 
+    authentication_classes = (TokenAuthentication,)  # the desk's token check, as on every other call
+
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):
         return super().post(request, format)
@@ -64,6 +67,8 @@ class TokenLogoutView(LogoutView):
 
 class TokenLogoutAllView(LogoutAllView):
     """Revokes every token of the caller (204)."""
+
+    authentication_classes = (TokenAuthentication,)
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):
