@@ -247,17 +247,24 @@ def notice_fan_out(*, notice_id: int) -> int:
             model = ContentType.objects.get_for_id(ct_id).model_class()
             if model is not None:
                 about.update({(ct_id, str(obj.pk)): obj for obj in model._default_manager.filter(pk__in=ids)})
-        messages = []
+        messages, done = [], []
         for notice in notices:
             arguments = dict(notice.arguments)
-            people_ref, unit_ref, about_ref = arguments.pop("people"), arguments.pop("unit"), arguments.pop("about")
-            messages.append(Message(
-                event=notice.event, key=notice.key, **arguments,
-                people=None if people_ref is None else [people[pk] for pk in people_ref if pk in people],
-                unit=units.get(unit_ref) if unit_ref is not None else None,
-                about=about.get((about_ref[0], str(about_ref[1]))) if about_ref is not None else None))
+            try:
+                people_ref, unit_ref, about_ref = arguments.pop("people"), arguments.pop("unit"), arguments.pop("about")
+                messages.append(Message(
+                    event=notice.event, key=notice.key, **arguments,
+                    people=None if people_ref is None else [people[pk] for pk in people_ref if pk in people],
+                    unit=units.get(unit_ref) if unit_ref is not None else None,
+                    about=about.get((about_ref[0], str(about_ref[1]))) if about_ref is not None else None))
+            except (KeyError, TypeError, IndexError):
+                if notice.pk == notice_id:
+                    raise  # this task's own notice: its failure is reported, the notice kept
+                logger.exception("notice %s is unreadable; left for its own task", notice.pk)
+                continue  # another task's notice: kept for that task, not lost with this batch
+            done.append(notice.pk)
         created = notify_many(messages)
-        PendingNotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
+        PendingNotice.objects.filter(pk__in=done).delete()
     return len(created)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from alerts.selectors import incident_get
@@ -243,6 +245,8 @@ def search(request: HttpRequest) -> HttpResponse:
     """Find requests: text, outlet, person and filters, the person's saved views, numbered pages,
     and the bulk actions that make sense on what was found."""
     form = RequestSearchForm(request.GET)
+    for name in UNIT_FILTERS:  # set by a drill-down link, shown by name below the filters, not as an id box
+        form.fields[name].widget = forms.HiddenInput()
     page, count_limit = None, COUNT_LIMIT
     if form.is_valid():
         found = request_search(user=request.user, filters=form.filters(),
@@ -257,7 +261,26 @@ def search(request: HttpRequest) -> HttpResponse:
         "groups": Unit.objects.filter(kind=UnitKind.SUPPORT_GROUP, is_active=True).order_by("name")
         if any(name == "dispatch" for name, _label in bulk_actions) else [],
         "query": _query_without_page(request),
+        "unit_filters": _unit_filters(request, form),
     })
+
+
+UNIT_FILTERS = {"unit": gettext_lazy("Filed under"), "holder": gettext_lazy("Held by")}
+
+
+def _unit_filters(request: HttpRequest, form: RequestSearchForm) -> list[dict]:
+    """The unit filters in force, by the unit's name, each with the query that drops it."""
+    if not form.is_valid():
+        return []
+    chosen = {name: form.cleaned_data[name] for name in UNIT_FILTERS if form.cleaned_data.get(name)}
+    names = dict(Unit.objects.filter(pk__in=chosen.values()).values_list("pk", "name"))
+    filters = []
+    for name, pk in chosen.items():
+        params = request.GET.copy()
+        params.pop(name, None)
+        params.pop("page", None)
+        filters.append({"label": UNIT_FILTERS[name], "unit": names.get(pk, f"#{pk}"), "without": params.urlencode()})
+    return filters
 
 
 def _query_without_page(request: HttpRequest) -> str:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from urllib3.util.retry import Retry
 
 from tests.bench.ops_services import PrivateServices
 from tests.bench.stats import percentile
@@ -366,6 +367,21 @@ class Ledger:
                 "p99_s": round(percentile(lags, 99), 2), "max_s": round(max(lags), 2) if lags else None}
 
 
+class ReusedConnectionRetry(Retry):
+    """What browsers (and nginx's proxy_next_upstream) do: an idempotent request whose kept-alive
+    connection the server closed before answering (gunicorn drops a connection idle for its keep-alive
+    time, and a request can cross that close) is sent once more on a new connection. Counted, so the
+    figures show how often; a POST is never re-sent."""
+
+    counts: dict[str, int] = defaultdict(int)
+    lock = threading.Lock()
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        with self.lock:
+            self.counts[error.__class__.__name__ if error is not None else "response"] += 1
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 class Load:
     def __init__(self, desk: Desk, rates: Rates, *, seed: int = 7):
         self.desk = desk
@@ -386,12 +402,16 @@ class Load:
         self.wall_time = 0.0  # seconds the load actually ran (pauses excluded)
         self.max_backlog = 200  # arrivals waiting for a free generator thread
         self.dropped = 0
+        self.connection_errors: dict[str, int] = defaultdict(int)  # what a request with no answer met
 
     # --- HTTP with timing --------------------------------------------------------------------------
     def _session(self) -> requests.Session:
         session = getattr(self.local, "session", None)
         if session is None:
             session = self.local.session = requests.Session()
+            retry = ReusedConnectionRetry(total=1, connect=1, read=1, status=0, other=0, allowed_methods={"GET"},
+                                          raise_on_status=False)
+            session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
         return session
 
     def call(self, endpoint: str, method: str, path: str, token: str, expect: tuple[int, ...] = (200,),
@@ -401,8 +421,10 @@ class Load:
             response = self._session().request(method, f"{self.desk.base}{path}", timeout=30,
                                                headers={"Authorization": f"Token {token}"}, **kwargs)
             status = response.status_code
-        except requests.RequestException:
+        except requests.RequestException as exc:
             response, status = None, 0
+            with self.lock:
+                self.connection_errors[f"{method} {exc.__class__.__name__}: {str(exc)[-80:]}"] += 1
         kind = "ok" if status in expect else "conflict" if status in conflict else "error"
         with self.lock:
             self.samples.append((endpoint, started, time.monotonic() - started, status, kind))
@@ -624,4 +646,6 @@ class Load:
         return {"requests": len(samples), "throughput_per_s": round(len(samples) / wall, 1),
                 "arrivals_dropped_desk_saturated": self.dropped,
                 "errors": sum(1 for s in samples if s[4] == "error"), "error_statuses": dict(statuses),
-                "conflicts_409": sum(1 for s in samples if s[4] == "conflict"), "endpoints": endpoints}
+                "conflicts_409": sum(1 for s in samples if s[4] == "conflict"), "endpoints": endpoints,
+                "connection_errors": dict(self.connection_errors),
+                "get_resent_after_connection_closed": dict(ReusedConnectionRetry.counts)}

@@ -108,3 +108,21 @@ def test_a_burst_of_hand_offs_is_fanned_out_by_one_task(org, with_workers):
     assert texts == sorted([(f"h:1:{county.pk}", "流转1"), *[(f"h:2:{p.pk}", "流转2") for p in on_duty],
                             (f"h:3:{county.pk}", "流转3"), (f"h:3:{city.pk}", "流转3")])
     assert Notification.objects.get(idempotency_key=f"h:1:{county.pk}").about == org.systems[0]
+
+
+def test_an_unreadable_notice_does_not_take_the_burst_down_with_it(org, with_workers):
+    from notifications.models import PendingNotice
+    from notifications.services import notice_fan_out, notify_later
+
+    county = org.people["county"]
+    with transaction.atomic():
+        notify_later(event="request.escalate", key="b:1", text="流转1", people=[county])
+        broken = PendingNotice.objects.create(event="request.escalate", key="b:2", arguments={"text": "缺参数"})
+        notify_later(event="request.escalate", key="b:3", text="流转3", people=[county])
+    first = PendingNotice.objects.exclude(pk=broken.pk).order_by("pk").first()
+
+    assert notice_fan_out(notice_id=first.pk) == 2
+    assert list(PendingNotice.objects.values_list("pk", flat=True)) == [broken.pk]  # kept for its own task
+    assert sorted(Notification.objects.values_list("text", flat=True)) == ["流转1", "流转3"]
+    with pytest.raises(KeyError):
+        notice_fan_out(notice_id=broken.pk)  # its own task reports it (and the relay keeps offering it)

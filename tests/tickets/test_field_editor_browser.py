@@ -34,3 +34,19 @@ def test_the_preview_shows_an_added_field_before_it_is_saved(org, browser_login,
     expect(page.locator("#field-preview")).not_to_contain_text("客户账号")
     consult.refresh_from_db()
     assert [spec["name"] for spec in consult.fields] == ["question"]
+
+
+def test_the_field_editor_fits_the_admin_page_at_1280_pixels(org, browser_login, live_server):
+    fault = ensure_types()["fault_report"]  # the type with the most fields
+    make_person(org.province, Role.ADMINISTRATOR, username="root", is_staff=True, is_superuser=True)
+    page = browser_login("root")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/tickets/requesttype/{fault.pk}/change/")
+    fits = page.evaluate("""() => {
+        const box = document.querySelector('#field-editor').getBoundingClientRect();
+        const table = document.querySelector('#field-editor table').getBoundingClientRect();
+        const deletes = [...document.querySelectorAll('#field-editor [name$="-DELETE"]')].map(e => e.getBoundingClientRect());
+        return {table: table.right <= box.right + 1, page: document.documentElement.scrollWidth <= 1280,
+                deletes: deletes.every(d => d.right <= box.right)};
+    }""")
+    assert fits == {"table": True, "page": True, "deletes": True}

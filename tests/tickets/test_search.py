@@ -176,3 +176,15 @@ def test_saved_views_in_the_api(org, api_client_for):
     assert theirs.get("/api/saved-views/").json() == []
     assert theirs.delete(f"/api/saved-views/{created.json()['id']}/").status_code == 404
     assert mine.post("/api/saved-views/", {"name": "", "query": ""}, format="json").status_code == 400
+
+
+def test_a_drill_down_by_unit_names_the_unit_and_can_be_removed(org, client, filed):
+    """A statistics number links to the search with a unit id: the page names the unit, not the id."""
+    county = org.people["county"].unit
+    client.force_login(org.people["city"])
+    body = client.get(f"/tickets/search/?unit={county.pk}&open=true").content.decode()
+    assert f"提交单位：<strong>{county.name}</strong>" in body
+    assert f'name="unit" value="{county.pk}"' in body and 'type="number" name="unit"' not in body
+    remove = re.search(r'<a href="\?([^"]*)" title="去掉此条件"', body).group(1)
+    assert "unit=" not in remove and "open=true" in remove
+    assert set(shown(client, f"unit={county.pk}")) == {filed[k].number for k in ("printer", "deposit", "credit")}
