@@ -44,6 +44,22 @@ def sms_gateway():
     gateway.stop()
 
 
+@pytest.fixture
+def http_gateway(sms_gateway, settings):
+    """The desk sends through the loopback HTTP gateway, every message on its own at once (no digest
+    window, rate limit or quiet hours); the gateway answers OK unless a test scripts it otherwise."""
+    settings.OPSDESK_SMS_BACKEND = "http"
+    settings.OPSDESK_SMS_HTTP_URL = sms_gateway.url
+    settings.OPSDESK_SMS_HTTP_SUCCESS = "json:code=0"
+    settings.OPSDESK_SMS_HTTP_TIMEOUT = "3"
+    settings.OPSDESK_SMS_GROUP_WAIT = "0"
+    settings.OPSDESK_SMS_RATE_LIMIT = "0"
+    settings.OPSDESK_SMS_QUIET_HOURS = ""
+    sms_gateway.reset("ok")
+    yield sms_gateway
+    sms_gateway.reset("ok")
+
+
 @pytest.fixture(scope="session")
 def notification_queue():
     return f"notifications-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"

@@ -18,17 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def gateway(sms_gateway, settings):
-    settings.OPSDESK_SMS_BACKEND = "http"
-    settings.OPSDESK_SMS_HTTP_URL = sms_gateway.url
-    settings.OPSDESK_SMS_HTTP_SUCCESS = "json:code=0"
-    settings.OPSDESK_SMS_HTTP_TIMEOUT = "3"
-    settings.OPSDESK_SMS_GROUP_WAIT = "0"
-    settings.OPSDESK_SMS_RATE_LIMIT = "0"
-    settings.OPSDESK_SMS_QUIET_HOURS = ""
-    sms_gateway.reset("ok")
-    yield sms_gateway
-    sms_gateway.reset("ok")
+def gateway(http_gateway):
+    return http_gateway
 
 
 def write(person, text: str) -> Notification:

@@ -17,14 +17,8 @@ from tests.helpers import DatabaseOutage
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_message_the_gateway_took_is_recorded_sent_when_the_database_comes_back(org, sms_gateway, settings):
-    settings.OPSDESK_SMS_BACKEND = "http"
-    settings.OPSDESK_SMS_HTTP_URL = sms_gateway.url
-    settings.OPSDESK_SMS_HTTP_SUCCESS = "json:code=0"
-    settings.OPSDESK_SMS_GROUP_WAIT = "0"
-    settings.OPSDESK_SMS_RATE_LIMIT = "0"
-    settings.OPSDESK_SMS_QUIET_HOURS = ""
-    sms_gateway.reset("ok")
+def test_a_message_the_gateway_took_is_recorded_sent_when_the_database_comes_back(org, http_gateway):
+    sms_gateway = http_gateway
     outage = DatabaseOutage()
     connection.ensure_connection()
     desk_backend = connection.connection.info.backend_pid  # the connection that delivers (in-process tasks)
