@@ -1,6 +1,6 @@
-"""The request list's written-out representation (tickets/api/serializers.py) answers exactly what
-DRF's generic field walk over the declared fields answers, for requests in every shape a list shows:
-just filed, claimed by a person, answered, closed with a rating; and the list a teller reads says so."""
+"""The written-out representations (tickets/api/serializers.py: the request list, the timeline) answer
+exactly what DRF's generic field walk over the declared fields answers, for requests in every shape a list
+shows: just filed, claimed by a person, answered, closed with a rating; and the list a teller reads says so."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from rest_framework import serializers
 
 from tests.tickets.helpers import act, file_fault_report, fresh
-from tickets.api.serializers import ServiceRequestListSerializer
-from tickets.models import ServiceRequest
+from tickets.api.serializers import RequestEventSerializer, ServiceRequestListSerializer
+from tickets.models import RequestEvent, ServiceRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +48,12 @@ def test_a_tellers_list_shows_state_rating_and_holder(org, api_client_for):
     assert by_subject["已评价"]["rating_label"] and by_subject["刚提交"]["rating_label"] is None
     assert by_subject["刚提交"]["holder_unit"]["code"] == org.people["county"].unit.code
     assert by_subject["刚提交"]["created_at"].endswith(("Z", "+08:00"))
+
+
+def test_each_timeline_event_is_what_the_generic_walk_gives(org, rf):
+    shapes(org)
+    events = list(RequestEvent.objects.select_related("actor", "from_unit", "to_unit").order_by("pk"))
+    assert {e.name for e in events} >= {"submit", "claim", "answer", "confirm"}
+    serializer = RequestEventSerializer(context={"request": rf.get("/")})
+    for event in events:
+        assert serializer.to_representation(event) == serializers.Serializer.to_representation(serializer, event)

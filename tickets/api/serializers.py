@@ -114,6 +114,15 @@ class RequestEventSerializer(serializers.Serializer):
     def get_label(self, obj) -> str:
         return obj.get_label()
 
+    def to_representation(self, obj) -> dict:
+        # Written out as the list is: every detail and every transition's answer carries the timeline.
+        return {
+            "version": obj.version, "name": obj.name, "label": obj.get_label(),
+            "at": self.fields["at"].to_representation(obj.at), "actor": _person_ref(obj.actor),
+            "from_state": obj.from_state, "from_unit": _unit_ref(obj.from_unit), "to_state": obj.to_state,
+            "to_unit": _unit_ref(obj.to_unit), "comment": obj.comment, "details": obj.details,
+        }
+
 
 class ServiceRequestDetailSerializer(ServiceRequestListSerializer):
     to_representation = serializers.Serializer.to_representation  # one request: the generic walk
