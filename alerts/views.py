@@ -187,8 +187,9 @@ def incident_act(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         elif name in TRANSITION_SERVICES:
             form = IncidentActionForm(request.POST, prefix=name)
             if form.is_valid():
-                result = TRANSITION_SERVICES[name](actor=request.user, incident_pk=pk, expected_version=form.cleaned_data["version"],
-                                 comment=form.cleaned_data.get("comment", ""))
+                result = TRANSITION_SERVICES[name](actor=request.user, incident_pk=pk,
+                                                   expected_version=form.cleaned_data["version"],
+                                                   comment=form.cleaned_data.get("comment", ""))
                 messages.success(request, _("Done: %(action)s. The incident is %(state)s now.") % {
                     "action": _action_label(name), "state": state_label(result.obj.state)})
         else:

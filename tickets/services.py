@@ -36,6 +36,7 @@ __all__ = [
     "request_attachment_add",
     "requests_auto_close_stale",
     "BULK_ACTIONS",
+    "bulk_actions_for",
     "BulkOutcome",
     "requests_bulk_transition",
     "saved_view_save",
@@ -196,6 +197,16 @@ def requests_auto_close_stale(*, now=None, days: int | None = None) -> int:
 # one support group. Each goes through the state machine on its own, in its own transaction.
 BULK_ACTIONS = ("claim", "dispatch")
 BULK_LIMIT = 100
+
+
+def bulk_actions_for(user) -> list[str]:
+    """The bulk actions worth offering `user` (each request is still checked by the state machine)."""
+    actions = []
+    if user.has_role(Role.COUNTY_SUPPORT, Role.CITY_SUPPORT, Role.DISPATCHER, Role.GROUP_MEMBER, Role.GROUP_LEAD):
+        actions.append("claim")
+    if user.has_role(Role.DISPATCHER) and scoping.is_province_staff(user):
+        actions.append("dispatch")
+    return actions
 
 
 @dataclass

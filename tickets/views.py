@@ -230,16 +230,6 @@ def download(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
 
 # --- finding and overseeing work -------------------------------------------------------------------
 
-def _bulk_actions(user) -> list[tuple[str, str]]:
-    """The actions the search page offers on several requests at once, for this person."""
-    actions = []
-    if user.has_role(Role.COUNTY_SUPPORT, Role.CITY_SUPPORT, Role.DISPATCHER, Role.GROUP_MEMBER, Role.GROUP_LEAD):
-        actions.append(("claim", action_label("claim")))
-    if user.has_role(Role.DISPATCHER) and scoping.is_province_staff(user):
-        actions.append(("dispatch", action_label("dispatch")))
-    return actions
-
-
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     """Find requests: text, outlet, person and filters, the person's saved views, numbered pages,
@@ -253,13 +243,13 @@ def search(request: HttpRequest) -> HttpResponse:
                                related=(*selectors.LIST_RELATED, "system"))
         page = _with_actions(numbered_page(found, PAGE_SIZE, request.GET.get("page")), request.user)
         count_limit = found.count_limit  # lower for a text search (tickets.search.TEXT_COUNT_LIMIT)
-    bulk_actions = _bulk_actions(request.user)
+    bulk_actions = services.bulk_actions_for(request.user)
     return render(request, "tickets/search.html", {
         "form": form, "page": page, "count_limit": count_limit,
         "saved_views": selectors.saved_views(user=request.user),
-        "bulk_actions": bulk_actions,
+        "bulk_actions": [(name, action_label(name)) for name in bulk_actions],
         "groups": Unit.objects.filter(kind=UnitKind.SUPPORT_GROUP, is_active=True).order_by("name")
-        if any(name == "dispatch" for name, _label in bulk_actions) else [],
+        if "dispatch" in bulk_actions else [],
         "query": _query_without_page(request),
         "unit_filters": _unit_filters(request, form),
     })

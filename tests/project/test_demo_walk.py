@@ -27,7 +27,7 @@ from tests.project.test_role_journeys import (
     Desk,
     browser_context_args,  # noqa: F401  (zh-CN, Beijing time)
 )
-from tests.tickets.helpers import ensure_types
+from tests.tickets.helpers import ensure_types, fill_fault_fields
 from tickets.models import ServiceRequest
 from tickets.tasks import check_sla_clocks
 
@@ -109,10 +109,7 @@ def test_a_request_left_too_long_breaches_escalates_and_the_city_is_told(demo):
     page.locator('a[data-type="fault_report"]').click()
     page.fill("#id_subject", "存款交易报错 E1021")
     page.select_option("#id_system", label="核心系统")
-    page.fill("#id_f_transaction_code", "8001")
-    page.fill("#id_f_error_code", "E1021")
-    page.select_option("#id_f_scope", "one_teller")
-    page.fill("#id_f_description", "柜员办理存款时报错")
+    fill_fault_fields(page)
     page.get_by_role("button", name="发送到县级支持中心").click()
     expect(page.locator(".messages")).to_contain_text("已发送到您所在的县级支持中心")
     expect(page.locator("#holder")).to_contain_text(COUNTY_UNIT)

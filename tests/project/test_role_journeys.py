@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.alerts.test_imap_poller import nagios
-from tests.tickets.helpers import act, ensure_types, file_fault_report, file_request
+from tests.tickets.helpers import act, ensure_types, file_fault_report, file_request, fill_fault_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,10 +99,7 @@ def test_teller_files_on_a_phone_follows_rates_and_withdraws(org, incident, desk
     expect(known).to_be_visible()
     expect(known).to_contain_text("已知故障正在处理中")
     expect(known).not_to_contain_text("core-db01")
-    page.fill("#id_f_transaction_code", "8001")
-    page.fill("#id_f_error_code", "E1021")
-    page.select_option("#id_f_scope", "one_teller")
-    page.fill("#id_f_description", "柜员办理存款时报错")
+    fill_fault_fields(page)
     page.evaluate("window.scrollTo(0, 0)")
     desk.shot("teller", "1-fault-report-form")
     page.get_by_role("button", name="发送到县级支持中心").click()

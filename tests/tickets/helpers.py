@@ -8,7 +8,7 @@ from tickets.builtin_types import BUILTIN_TYPES
 from tickets.models import RequestType, ServiceRequest
 
 __all__ = ["ensure_types", "file_fault_report", "file_request", "act", "fresh", "two_requests", "FAULT_DATA",
-           "ADJUSTMENT_DATA"]
+           "ADJUSTMENT_DATA", "fill_fault_fields"]
 
 FAULT_DATA = {"transaction_code": "8001", "error_code": "E1021", "error_message": "账户状态异常",
               "occurred_at": "2026-11-20T09:30", "scope": "one_teller", "description": "柜员存款交易报错"}
@@ -62,3 +62,11 @@ def two_requests(org) -> dict[str, ServiceRequest]:
         services.request_attachment_add(request=request, uploader=request.requester,
                                         upload=SimpleUploadedFile("log.txt", b"error log"))
     return {"A": a, "B": b}
+
+
+def fill_fault_fields(page) -> None:
+    """In a browser, the fault report's own fields as a teller fills them (发生时间 keeps its default)."""
+    page.fill("#id_f_transaction_code", "8001")
+    page.fill("#id_f_error_code", "E1021")
+    page.select_option("#id_f_scope", "one_teller")
+    page.fill("#id_f_description", "柜员办理存款时报错")

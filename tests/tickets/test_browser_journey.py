@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.tickets.helpers import ensure_types
+from tests.tickets.helpers import ensure_types, fill_fault_fields
 from tickets.models import ServiceRequest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,11 +26,8 @@ def test_fault_report_journey(org, browser_login, live_server, tmp_path, setting
     expect(page.locator("h1")).to_have_text("故障报告")
     page.fill("#id_subject", "存款交易报错 E1021")
     page.select_option("#id_system", label="核心系统")
-    page.fill("#id_f_transaction_code", "8001")
-    page.fill("#id_f_error_code", "E1021")
+    fill_fault_fields(page)
     page.fill("#id_f_occurred_at", "2026-11-20T09:30")
-    page.select_option("#id_f_scope", "one_teller")
-    page.fill("#id_f_description", "柜员办理存款时报错")
     page.get_by_role("button", name="发送到县级支持中心").click()
     expect(page.locator(".messages")).to_contain_text("已发送到您所在的县级支持中心")
     expect(page.locator("#state")).to_have_text("县级支持中心处理中")
