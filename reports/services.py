@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,19 +149,47 @@ class Tally:
         return out
 
 
+# With workers, a fold is asked for with this delay, and a process that has asked for one that has not
+# run yet asks for no other: at the desk's peak that is one fold a second per web process instead of
+# one per transition (each a Celery message and a worker's transaction), and the statistics are at
+# most about a second behind.
+FOLD_DELAY_SECONDS = 1.0
+# A commit this close to the pending fold's start asks for a new one (a worker's clock a little ahead).
+FOLD_MARGIN_SECONDS = 0.25
+_fold_asked_until = 0.0  # time.monotonic() before which the fold this process asked for does not start
+
+
 def _fold_after_commit() -> None:
-    """Wake a worker to fold pending tallies once this transaction commits (once per transaction)."""
-    if not any(entry[1] is wake_fold for entry in connection.run_on_commit):
-        transaction.on_commit(wake_fold)
+    """Have pending tallies folded once this transaction commits (asked for once per transaction)."""
+    if not any(entry[1] is _fold_soon for entry in connection.run_on_commit):
+        transaction.on_commit(_fold_soon)
 
 
-def wake_fold() -> None:
+def _fold_soon() -> None:
+    """After a commit: a fold this process asked for starts after this moment, so it folds this
+    transaction's tallies too; otherwise ask for one, FOLD_DELAY_SECONDS from now. In-process mode
+    folds at once."""
+    global _fold_asked_until
+    if current_app.conf.task_always_eager:
+        wake_fold()
+        return
+    now = time.monotonic()
+    if now < _fold_asked_until - FOLD_MARGIN_SECONDS:
+        return
+    if wake_fold(countdown=FOLD_DELAY_SECONDS):
+        _fold_asked_until = now + FOLD_DELAY_SECONDS
+
+
+def wake_fold(countdown: float = 0) -> bool:
+    """Ask a worker to fold pending tallies (after `countdown` seconds); False if the broker refused."""
     from reports.tasks import fold_tallies
 
     try:
-        fold_tallies.apply_async()
+        fold_tallies.apply_async(countdown=countdown) if countdown > 0 else fold_tallies.apply_async()
     except Exception:  # broker down: the rows are committed; beat folds them later
         logger.exception("could not wake the statistics fold; beat will fold")
+        return False
+    return True
 
 
 def tallies_fold(*, limit: int = 500) -> int:

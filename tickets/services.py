@@ -89,7 +89,8 @@ def request_create(*, requester, request_type: RequestType, subject: str, system
             return earlier
     subject, clean_data = request_fields_clean(request_type=request_type, subject=subject, system=system, data=data)
     outlet = requester.unit
-    county, city = outlet.nearest(UnitKind.COUNTY), outlet.nearest(UnitKind.CITY)
+    above = outlet.nearest_of(UnitKind.COUNTY, UnitKind.CITY)
+    county, city = above[UnitKind.COUNTY], above[UnitKind.CITY]
     if county is None or city is None:
         raise ValidationError(_("Your outlet is not under a county and city centre; ask an administrator."))
     try:

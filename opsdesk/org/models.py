@@ -129,7 +129,14 @@ class Unit(models.Model):
 
     def nearest(self, kind: str) -> Unit | None:
         """The closest unit of `kind` at or above this one (e.g. an outlet's county)."""
-        return self.ancestors().filter(kind=kind).order_by("-depth").first()
+        return self.nearest_of(kind)[kind]
+
+    def nearest_of(self, *kinds: str) -> dict[str, Unit | None]:
+        """nearest() for several kinds in one query: {kind: the closest unit of it, or None}."""
+        found: dict[str, Unit | None] = dict.fromkeys(kinds)
+        for unit in self.ancestors().filter(kind__in=kinds).order_by("depth"):
+            found[unit.kind] = unit  # deeper ones come later: the closest wins
+        return found
 
 
 @track_configuration(fields=["username", "unit", "roles", "is_active", "is_staff", "is_superuser"],

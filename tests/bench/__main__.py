@@ -1,5 +1,9 @@
 """Run the project's benchmarks and write one JSON file of results: `make bench`.
 
+Every benchmark's figures carry `machine_speed` before and after it (a fixed Python loop, a database
+round trip): on a shared virtual machine the same code has measured 1.5x slower from one hour to the
+next, and these two say which kind of hour a result comes from.
+
 Each module `tests/bench/bench_<name>.py` defines `run(options) -> dict` returning figures
 (numbers, with units in the key names: `p95_ms`, `messages_per_s`, …) and prints them as it goes.
 `python -m tests.bench` runs them all; `python -m tests.bench tickets alerts` runs a subset.
@@ -33,6 +37,7 @@ def main() -> int:
     import django
 
     django.setup()
+    from tests.bench.stats import machine_speed
     package = Path(__file__).parent
     available = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(package)])
                        if m.name.startswith("bench_"))
@@ -48,6 +53,8 @@ def main() -> int:
     for name in names:
         print(f"== bench {name}", flush=True)
         module = importlib.import_module(f"tests.bench.bench_{name}")
+        speed = machine_speed()
+        print(f"   machine speed before: {speed}", flush=True)
         started = time.monotonic()
         try:
             figures = module.run(options)
@@ -56,6 +63,7 @@ def main() -> int:
             figures = {"error": f"{exc.__class__.__name__}: {exc}"}
             print(f"   FAILED: {figures['error']}", flush=True)
         figures["wall_s"] = round(time.monotonic() - started, 2)
+        figures["machine_speed"] = {"before": speed, "after": machine_speed()}
         results["benchmarks"][name] = figures
         print(json.dumps({name: figures}, ensure_ascii=False, indent=1), flush=True)
     output = Path(options.output)

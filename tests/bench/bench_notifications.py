@@ -13,6 +13,9 @@ starts it again a second later: the rows it had claimed go out again when their 
 had sent but not yet recorded reach the gateway a second time under the same idempotency key
 ("resent_same_key"; a gateway that honours the key, as this one does, drops the repeat).
 
+First, `database_ceiling`: the rows per second this machine's database takes as bare INSERTs of 50 rows
+with nothing else running, the bound every figure above is read against.
+
 Runs in a database of its own (Django's test database machinery, destroyed afterwards) and a Redis
 database of its own. `python -m tests.bench notifications [--quick] [--kill-worker]` (needs DATABASE_URL on
 PostgreSQL and OPSDESK_TEST_REDIS_URL, as `make bench` sets them).
@@ -59,12 +62,13 @@ def run(options) -> dict:
     })
     saved = (app.conf.task_always_eager, app.conf.broker_url)
     try:
+        people = _recipients()
+        ceiling = _database_ceiling(people, total)
         workers.start()
         app.conf.task_always_eager, app.conf.broker_url, app._pool = False, BROKER_URL, None
         app.amqp._producer_pool = None
         os.environ["OPSDESK_NOTIFICATIONS_QUEUE"] = queue
         settings.OPSDESK_SMS_RATE_LIMIT, settings.OPSDESK_SMS_GROUP_WAIT = "0", "0"
-        people = _recipients()
         print(f"   writing {total} notifications for {len(people)} people; 2 worker processes", flush=True)
 
         from notifications.services import notify
@@ -95,6 +99,7 @@ def run(options) -> dict:
         elapsed_s = time.monotonic() - started
         _wait_recorded(total)
         figures = _figures(gateway, total, written_s, elapsed_s, killed=killer is not None)
+        figures["database_ceiling"] = ceiling
         if killer is not None:
             figures["worker_killed_after_delivered"] = killed_at
         figures["paced"] = _paced(gateway, people, total)
@@ -116,6 +121,40 @@ def run(options) -> dict:
 
 PACED = 200
 PACED_INTERVAL_S = 0.5
+
+
+def _database_ceiling(people, total: int) -> dict:
+    """What this machine's database takes with no Python in the way, for reading notify()'s figures
+    against: the same number of rows, as one `INSERT … SELECT FROM unnest(…)` of BATCH rows per
+    transaction (how notify_many() writes a burst), into the outbox table with its indexes and keys,
+    nothing else running. Written as dead (never sent) and deleted again before the pipeline starts."""
+    from django.db import connection, transaction
+
+    columns = ("event", "address", "channel", "text", "urgent", "object_id", "idempotency_key", "status",
+               "attempts", "last_error", "created_at", "digest_count", "digest_group", "provider_message_id",
+               "template", "receipt", "receipt_state", "recipient_id", "unit_id")
+    sql = (f"INSERT INTO notifications_notification ({', '.join(columns)}) "
+           "SELECT 'bench', a, 'sms', t, false, '', k, 'dead', 0, '', now(), 0, '', '', '', '', '', r, u "
+           "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) AS x(a, t, k, r, u) "
+           "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+    batches = []
+    for first in range(0, total, BATCH):
+        chosen = [people[i % len(people)] for i in range(first, min(first + BATCH, total))]
+        batches.append(([p.mobile for p in chosen], [f"基准测试短信 {first + j}" for j in range(len(chosen))],
+                        [f"ceiling:{first + j}" for j in range(len(chosen))], [p.pk for p in chosen],
+                        [p.unit_id for p in chosen]))
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        for params in batches:
+            with transaction.atomic():
+                cursor.execute(sql, params)
+                cursor.fetchall()
+        written_s = time.monotonic() - started
+        cursor.execute("DELETE FROM notifications_notification WHERE idempotency_key LIKE 'ceiling:%%'")
+    figures = {"rows": total, "per_transaction": BATCH, "rows_per_s": round(total / written_s, 1)}
+    print(f"   database ceiling: {figures['rows_per_s']:.0f} rows/s as bare INSERTs of {BATCH}, no Python model code",
+          flush=True)
+    return figures
 
 
 def _paced(gateway, people, offset: int) -> dict:
