@@ -23,12 +23,12 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
-from rest_framework import exceptions
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
+from rest_framework import exceptions
 
 __all__ = ["lockout_message", "lockout_response", "LockoutHandler", "LogoutView", "PasswordChangeView",
            "PasswordChangeDoneView", "TokenAdmin", "install_token_admin", "revoke_tokens", "TokenAuthentication",
