@@ -185,7 +185,7 @@ def wake_fold(countdown: float = 0) -> bool:
     from reports.tasks import fold_tallies
 
     try:
-        fold_tallies.apply_async(countdown=countdown) if countdown > 0 else fold_tallies.apply_async()
+        fold_tallies.apply_async(countdown=countdown or None)  # None: Celery's default, no ETA
     except Exception:  # broker down: the rows are committed; beat folds them later
         logger.exception("could not wake the statistics fold; beat will fold")
         return False
