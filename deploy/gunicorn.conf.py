@@ -32,6 +32,7 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Give in-flight requests time to finish on SIGTERM (rolling deploys, Kubernetes).
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+# Behind nginx, its upstream keepalive_timeout (deploy/nginx/opsdesk.conf: 4 s) must stay below this.
 keepalive = 5
 # Recycle workers now and then (memory); jitter so they do not all restart at once.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))

@@ -126,7 +126,11 @@ class ServiceRequest(RequestWorkflow):
 
     @property
     def number(self) -> str:
-        return f"SR{self.pk:07d}" if self.pk else "SR-"
+        return self.number_of(self.pk)
+
+    @staticmethod
+    def number_of(pk: int | None) -> str:
+        return f"SR{pk:07d}" if pk else "SR-"
 
     @property
     def is_open(self) -> bool:

@@ -160,7 +160,12 @@ class User(AbstractUser):
         indexes = [models.Index(fields=["unit", "is_active"], name="org_user_unit_active")]
 
     def __str__(self) -> str:
-        return self.display_name or self.get_full_name() or self.username
+        return self.name_from(self.display_name, self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def name_from(display_name: str, first_name: str, last_name: str, username: str) -> str:
+        """How a person is named to others, from those columns alone (lists read them as plain values)."""
+        return display_name or f"{first_name} {last_name}".strip() or username
 
     def set_password(self, raw_password) -> None:
         super().set_password(raw_password)

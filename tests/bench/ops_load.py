@@ -367,6 +367,12 @@ class Ledger:
                 "p99_s": round(percentile(lags, 99), 2), "max_s": round(max(lags), 2) if lags else None}
 
 
+# The tellers' requests reach gunicorn through nginx, which closes an upstream connection idle for
+# 4 s (deploy/nginx/opsdesk.conf: keepalive_timeout, below gunicorn's keepalive of 5 s); the generator
+# stands in for that nginx.
+CLIENT_IDLE_CLOSE_S = 4.0
+
+
 class ReusedConnectionRetry(Retry):
     """What browsers (and nginx's proxy_next_upstream) do: an idempotent request whose kept-alive
     connection the server closed before answering (gunicorn drops a connection idle for its keep-alive
@@ -407,6 +413,11 @@ class Load:
     # --- HTTP with timing --------------------------------------------------------------------------
     def _session(self) -> requests.Session:
         session = getattr(self.local, "session", None)
+        now = time.monotonic()
+        if session is not None and now - self.local.used > CLIENT_IDLE_CLOSE_S:
+            session.close()  # as nginx in front of the desk does: never reuse a connection gunicorn may be closing
+            session = None
+        self.local.used = now
         if session is None:
             session = self.local.session = requests.Session()
             retry = ReusedConnectionRetry(total=1, connect=1, read=1, status=0, other=0, allowed_methods={"GET"},

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from tests.tickets.helpers import act, file_fault_report, fresh
 from tickets.api.serializers import RequestEventSerializer, ServiceRequestListSerializer
 from tickets.models import RequestEvent, ServiceRequest
+from tickets.selectors import LIST_VALUES
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +29,14 @@ def shapes(org) -> list[ServiceRequest]:
 
 
 def test_each_shape_is_what_the_generic_walk_gives(org, rf):
-    rows = list(ServiceRequest.objects.filter(pk__in=[r.pk for r in shapes(org)])
-                .select_related("request_type", "holder_unit", "origin_unit", "assignee").order_by("pk"))
+    found = ServiceRequest.objects.filter(pk__in=[r.pk for r in shapes(org)]).order_by("pk")
+    rows = list(found.select_related("request_type", "holder_unit", "origin_unit", "assignee"))
+    values = list(found.values(*LIST_VALUES))  # what a page of the API's list reads
     serializer = ServiceRequestListSerializer(context={"request": rf.get("/")})
-    for row in rows:
-        assert serializer.to_representation(row) == serializers.Serializer.to_representation(serializer, row)
+    for row, row_values in zip(rows, values, strict=True):
+        walked = serializers.Serializer.to_representation(serializer, row)
+        assert serializer.to_representation(row) == walked
+        assert serializer.to_representation(row_values) == walked
     closed = next(r for r in rows if r.subject == "已评价")
     claimed = next(r for r in rows if r.subject == "已认领")
     assert serializer.to_representation(closed)["rating_label"] == str(closed.get_rating_display())
@@ -48,6 +52,19 @@ def test_a_tellers_list_shows_state_rating_and_holder(org, api_client_for):
     assert by_subject["已评价"]["rating_label"] and by_subject["刚提交"]["rating_label"] is None
     assert by_subject["刚提交"]["holder_unit"]["code"] == org.people["county"].unit.code
     assert by_subject["刚提交"]["created_at"].endswith(("Z", "+08:00"))
+
+
+@pytest.mark.parametrize(("display_name", "first_name", "last_name", "shown"), [
+    ("王小明（营业部）", "小明", "王", "王小明（营业部）"), ("", "小明", "王", "小明 王"), ("", "", "", None)])
+def test_the_assignee_is_named_in_a_list_as_everywhere_else(org, api_client_for, display_name, first_name,
+                                                            last_name, shown):
+    county = org.people["county"]
+    people = type(county).objects
+    people.filter(pk=county.pk).update(display_name=display_name, first_name=first_name, last_name=last_name)
+    act(file_fault_report(org, subject="已认领"), "claim", county)
+    body = api_client_for(org.people["teller"]).get("/api/requests/?mine=true").json()
+    assignee = body["results"][0]["assignee"]
+    assert assignee["name"] == (shown or county.username) == str(people.get(pk=county.pk))
 
 
 def test_each_timeline_event_is_what_the_generic_walk_gives(org, rf):

@@ -7,11 +7,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from opsdesk.org.choices import UnitKind
-from opsdesk.org.models import ProductionSystem, Unit
+from opsdesk.org.models import ProductionSystem, Unit, User
 from tickets.models import Attachment, Comment, RequestType, SavedView, ServiceRequest
+from tickets.selectors import known_incidents_for_system, list_values_of, request_actions, request_timeline
 from tickets.services import BULK_ACTIONS, BULK_LIMIT
 from workflow.engine import transition_names
-from workflow.requests import RequestState
+from workflow.requests import OPEN_STATES, Rating, RequestState
 
 __all__ = [
     "RequestTypeSerializer", "ServiceRequestListSerializer", "ServiceRequestDetailSerializer",
@@ -74,27 +75,54 @@ class ServiceRequestListSerializer(serializers.Serializer):
         return int((timezone.now() - obj.held_since).total_seconds()) if obj.is_open else 0
 
     def to_representation(self, obj) -> dict:
-        # Written out: lists are the API's busiest answers (a teller's "my requests", every queue), and
-        # DRF's field-by-field walk cost more than their query. The fields above still document the
-        # schema; tests/tickets/test_api_list_shape.py holds this to what the generic walk gives.
-        when = self.fields["created_at"].to_representation  # every DateTimeField here formats alike
+        # Written out, from a row of plain values (tickets.selectors.LIST_VALUES): lists are the API's
+        # busiest answers (a teller's "my requests", every queue), and DRF's field-by-field walk over
+        # model instances cost more than their query. A request object (the dispatcher's overview) is
+        # put in the same shape first. The fields above still document the schema;
+        # tests/tickets/test_api_list_shape.py holds this to what the generic walk gives.
+        row = obj if isinstance(obj, dict) else list_values_of(obj)
+        state, rating, held_since = row["state"], row["rating"], row["held_since"]
         return {
-            "id": obj.pk, "number": obj.number, "type": obj.request_type.code, "subject": obj.subject,
-            "system": obj.system_id, "state": obj.state, "state_label": self.get_state_label(obj),
-            "version": obj.version, "level": obj.level, "holder_unit": _unit_ref(obj.holder_unit),
-            "assignee": _person_ref(obj.assignee), "origin_unit": _unit_ref(obj.origin_unit),
-            "held_since": when(obj.held_since), "waiting_seconds": self.get_waiting_seconds(obj),
-            "created_at": when(obj.created_at), "answered_at": when(obj.answered_at) if obj.answered_at else None,
-            "closed_at": when(obj.closed_at) if obj.closed_at else None, "rating": obj.rating,
-            "rating_label": None if obj.rating is None else str(obj.get_rating_display()),
+            "id": row["id"], "number": ServiceRequest.number_of(row["id"]), "type": row["request_type__code"],
+            "subject": row["subject"], "system": row["system_id"], "state": state,
+            "state_label": str(RequestState(state).label), "version": row["version"], "level": row["level"],
+            "holder_unit": _unit_ref(row, "holder_unit"), "assignee": _person_ref(row, "assignee"),
+            "origin_unit": _unit_ref(row, "origin_unit"), "held_since": _when(held_since),
+            "waiting_seconds": int((timezone.now() - held_since).total_seconds()) if state in OPEN_STATES else 0,
+            "created_at": _when(row["created_at"]), "answered_at": _when(row["answered_at"]),
+            "closed_at": _when(row["closed_at"]), "rating": rating,
+            "rating_label": None if rating is None else str(_RATING_LABELS.get(rating, rating)),
         }
 
 
-def _unit_ref(unit) -> dict | None:
+_RATING_LABELS = dict(Rating.choices)  # lazy labels: each answer's str() is in its own language
+_DATETIME = serializers.DateTimeField(read_only=True)  # formats as every DateTimeField of these answers does
+
+
+def _when(value) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def _unit_ref(row: dict, prefix: str) -> dict | None:
+    pk = row[f"{prefix}__id"]
+    return None if pk is None else {"id": pk, "code": row[f"{prefix}__code"], "name": row[f"{prefix}__name"],
+                                    "kind": row[f"{prefix}__kind"]}
+
+
+def _person_ref(row: dict, prefix: str) -> dict | None:
+    pk = row[f"{prefix}__id"]
+    if pk is None:
+        return None
+    username = row[f"{prefix}__username"]
+    return {"id": pk, "username": username, "name": User.name_from(
+        row[f"{prefix}__display_name"], row[f"{prefix}__first_name"], row[f"{prefix}__last_name"], username)}
+
+
+def _unit_of(unit) -> dict | None:
     return None if unit is None else {"id": unit.pk, "code": unit.code, "name": unit.name, "kind": unit.kind}
 
 
-def _person_ref(person) -> dict | None:
+def _person_of(person) -> dict | None:
     return None if person is None else {"id": person.pk, "username": person.username, "name": str(person)}
 
 
@@ -118,9 +146,9 @@ class RequestEventSerializer(serializers.Serializer):
         # Written out as the list is: every detail and every transition's answer carries the timeline.
         return {
             "version": obj.version, "name": obj.name, "label": obj.get_label(),
-            "at": self.fields["at"].to_representation(obj.at), "actor": _person_ref(obj.actor),
-            "from_state": obj.from_state, "from_unit": _unit_ref(obj.from_unit), "to_state": obj.to_state,
-            "to_unit": _unit_ref(obj.to_unit), "comment": obj.comment, "details": obj.details,
+            "at": _when(obj.at), "actor": _person_of(obj.actor),
+            "from_state": obj.from_state, "from_unit": _unit_of(obj.from_unit), "to_state": obj.to_state,
+            "to_unit": _unit_of(obj.to_unit), "comment": obj.comment, "details": obj.details,
         }
 
 
@@ -136,18 +164,12 @@ class ServiceRequestDetailSerializer(ServiceRequestListSerializer):
 
     @extend_schema_field(RequestEventSerializer(many=True))
     def get_timeline(self, obj):
-        from tickets.selectors import request_timeline
-
         return RequestEventSerializer(request_timeline(request=obj), many=True).data
 
     def get_allowed_transitions(self, obj) -> list[str]:
-        from tickets.selectors import request_actions
-
         return request_actions(request=obj, user=self.context["request"].user)
 
     def get_known_incidents(self, obj) -> list[str]:
-        from tickets.selectors import known_incidents_for_system
-
         return known_incidents_for_system(user=self.context["request"].user, system=obj.system)
 
 

@@ -135,8 +135,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         form = RequestSearchForm(request.query_params)
         if not form.is_valid():
             return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
-        found = request_search(user=request.user, filters=form.filters(), related=selectors.LIST_RELATED,
-                               deferred=selectors.LIST_DEFERRED)
+        found = request_search(user=request.user, filters=form.filters(), values=selectors.LIST_VALUES)
         page = self.paginate_queryset(found)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
