@@ -31,9 +31,11 @@ Definitions (the pages explain them in the same words):
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -296,8 +298,9 @@ def _flow_level(kind: str | None) -> str | None:
 
 
 def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], i: int, kinds: dict[int, str],
-                         sla: dict) -> None:
-    """Add what event `events[i]` of a request counts, knowing the events before it."""
+                         sla: Callable[[], dict]) -> None:
+    """Add what event `events[i]` of a request counts, knowing the events before it. `sla()` gives the
+    SLA targets (read only by a step that ends a holding period)."""
     e = events[i]
     effects = transition_effects(e.name)
     day = timezone.localdate(e.at)
@@ -373,7 +376,7 @@ def _tally_request_event(t: Tally, req: RequestFacts, events: list[EventFacts], 
         first = next((x for x in events[start + 1:i + 1] if x.actor_id), e)
         wait, work, held = _seconds(first.at, arrived), _seconds(e.at, first.at), _seconds(e.at, arrived)
         level = LEVEL_OF_KIND[from_kind]
-        target = _sla_minutes(sla, req.type_code, from_kind)
+        target = _sla_minutes(sla(), req.type_code, from_kind)
         handling = {"periods": 1, "wait_seconds": wait, "work_seconds": work,
                     f"wait_{bucket_of(wait)}": 1, f"work_{bucket_of(work)}": 1}
         if target is not None:
@@ -394,19 +397,33 @@ def _request_facts(request) -> RequestFacts:
                         type_code=request.request_type.code, system_id=request.system_id)
 
 
-def _unit_kinds(unit_ids) -> dict[int, str]:
-    return dict(Unit.objects.filter(pk__in={u for u in unit_ids if u}).values_list("pk", "kind"))
+def _unit_kinds(unit_ids, *, known=()) -> dict[int, str]:
+    """The kinds of these units; those among `known` (units already read) are not read again."""
+    kinds = {unit.pk: unit.kind for unit in known if unit is not None}
+    missing = {u for u in unit_ids if u and u not in kinds}
+    if missing:
+        kinds.update(Unit.objects.filter(pk__in=missing).values_list("pk", "kind"))
+    return kinds
+
+
+def _loaded(obj, *relations: str) -> list:
+    """The related objects of `obj` already read with it (none is fetched here)."""
+    return [getattr(obj, name) for name in relations if obj._meta.get_field(name).is_cached(obj)]
 
 
 def record_request_event(*, event, request) -> None:
     """Count one transition of a service request (called in the transition's transaction)."""
-    events = [EventFacts(**row) for row in RequestEvent.objects.filter(request_id=request.pk, version__lte=event.version)
-              .order_by("version").values(*EVENT_FIELDS)]
-    if not events or events[-1].version != event.version:
-        return
-    kinds = _unit_kinds({u for x in events for u in (x.from_unit_id, x.to_unit_id)})
+    if event.version == 1:  # the filing: its event is the request's only one, and it is in hand
+        events = [EventFacts(**{name: getattr(event, name) for name in EVENT_FIELDS})]
+    else:
+        events = [EventFacts(**row) for row in RequestEvent.objects.filter(
+            request_id=request.pk, version__lte=event.version).order_by("version").values(*EVENT_FIELDS)]
+        if not events or events[-1].version != event.version:
+            return
+    kinds = _unit_kinds({u for x in events for u in (x.from_unit_id, x.to_unit_id)},
+                        known=_loaded(event, "from_unit", "to_unit") + _loaded(request, "origin_unit", "holder_unit"))
     t = Tally()
-    _tally_request_event(t, _request_facts(request), events, len(events) - 1, kinds, _sla_targets())
+    _tally_request_event(t, _request_facts(request), events, len(events) - 1, kinds, functools.cache(_sla_targets))
     t.apply()
 
 
@@ -460,7 +477,7 @@ def record_incident_events(*, events) -> None:
 
 def _tally_all_requests(t: Tally, *, chunk: int = 2000) -> int:
     kinds = dict(Unit.objects.values_list("pk", "kind"))
-    sla = _sla_targets()
+    sla = functools.cache(_sla_targets)
     last_pk, count = 0, 0
     while True:
         batch = list(ServiceRequest.objects.filter(pk__gt=last_pk).order_by("pk").values(

@@ -36,8 +36,15 @@ def run(options) -> dict:
         load.samples.clear()
         load.wall_time, load.dropped = 0.0, 0
         before = cpu_snapshot(desk.sessions())
-        load.run_for(duration)
+        marks = [(time.monotonic(), before)]  # a CPU reading each minute: does the desk slow as it fills?
+
+        def each_minute(elapsed: float) -> None:
+            if elapsed >= 60 * len(marks):
+                marks.append((time.monotonic(), cpu_snapshot(desk.sessions())))
+
+        load.run_for(duration, on_tick=each_minute)
         after = cpu_snapshot(desk.sessions())
+        marks.append((time.monotonic(), after))
         load.quiesce()
         sms_during_load = desk.services.count("notifications_notification", "status = 'sent'")
         figures["after_load"] = desk.settle(load.ledger, 180 if options.quick else 300)
@@ -45,6 +52,7 @@ def run(options) -> dict:
         parts = {
             "http": load.figures,
             "cpu": lambda: cpu_report(before, after),
+            "by_minute": lambda: by_minute(load, marks),
             "alert_mail": lambda: {"appended_per_s": round(len(load.ledger.mails) / (load.wall_time + warmup), 1),
                                    "mail_server_to_database": load.ledger.mail_latency(desk)},
             "sms_delivery_s": lambda: sms_latency(desk),
@@ -62,6 +70,19 @@ def run(options) -> dict:
         figures["exit_codes_after_sigterm"] = desk.stop()
     print_summary(figures)
     return figures
+
+
+def by_minute(load: Load, marks: list) -> list[dict]:
+    """Each minute of the run: requests answered, the worst endpoint's p95, how busy the machine and
+    the web processes were."""
+    minutes = []
+    for (start, cpu_start), (end, cpu_end) in zip(marks, marks[1:]):
+        http, cpu = load.figures(since=start, until=end), cpu_report(cpu_start, cpu_end)
+        minutes.append({"requests": http["requests"], "errors": http["errors"],
+                        "worst_p95_ms": max((e["p95_ms"] for e in http["endpoints"].values()), default=None),
+                        "machine_cpu_busy_percent": cpu["machine_cpu_busy_percent"],
+                        "web_cores": cpu["cores_used_by_process"].get("web")})
+    return minutes
 
 
 def sms_latency(desk: Desk) -> dict:
@@ -96,5 +117,7 @@ def print_summary(figures: dict) -> None:
         print(f"   {endpoint:45s} n={row['n']:6d} {row['per_s']:6.2f}/s p50={row['p50_ms']:7.1f} "
               f"p95={row['p95_ms']:7.1f} p99={row['p99_ms']:7.1f} ms errors={row['errors']}", flush=True)
     print(f"   CPU: {figures['cpu']}", flush=True)
+    for number, minute in enumerate(figures.get("by_minute") or [], start=1):
+        print(f"   minute {number}: {minute}", flush=True)
     print(f"   alert mail: {figures['alert_mail']}", flush=True)
     print(f"   consistency: {figures['consistency']}", flush=True)
