@@ -44,6 +44,7 @@ from django.utils import timezone
 from notifications import conf
 from notifications.backends import OutgoingMessage, PermanentFailure, Receipt, TemporaryFailure, get_backend
 from notifications.models import PENDING_STATUSES, Channel, Notification, NotificationStatus, ReceiptStatus
+from opsdesk.transactions import on_commit_once
 
 __all__ = ["deliver_due", "DeliveryReport", "due_filter", "request_delivery", "wake_up", "record_receipts",
            "collect_receipts", "MAX_COUNTDOWN_SECONDS"]
@@ -97,12 +98,7 @@ def request_delivery(countdown: float = 0) -> None:
     if countdown > 0:
         transaction.on_commit(lambda: wake_up(countdown))
         return
-    if not connection.in_atomic_block:
-        wake_up()
-        return
-    if any(entry[1] is wake_up for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(wake_up)
+    on_commit_once(wake_up)
 
 
 def wake_up(countdown: float = 0) -> None:

@@ -50,6 +50,7 @@ from alerts.models import Incident, IncidentEvent
 from notifications.models import SlaPolicy
 from opsdesk.org.choices import UnitKind
 from opsdesk.org.models import Unit
+from opsdesk.transactions import on_commit_once
 from reports.models import (
     DAY_GRAIN,
     DURATION_BUCKETS,
@@ -121,7 +122,7 @@ class Tally:
             return
         if not now and connection.in_atomic_block and not current_app.conf.task_always_eager:
             PendingTally.objects.create(rows=[[model._meta.label, list(key), counts] for model, key, counts in ordered])
-            _fold_after_commit()
+            on_commit_once(_fold_soon)  # folded after the commit, asked for once per transaction
             return
         if connection.vendor == "postgresql":
             # One upsert statement per summary table: a transition touches a dozen rows, and a
@@ -159,12 +160,6 @@ FOLD_DELAY_SECONDS = 1.0
 # A commit this close to the pending fold's start asks for a new one (a worker's clock a little ahead).
 FOLD_MARGIN_SECONDS = 0.25
 _fold_asked_until = 0.0  # time.monotonic() before which the fold this process asked for does not start
-
-
-def _fold_after_commit() -> None:
-    """Have pending tallies folded once this transaction commits (asked for once per transaction)."""
-    if not any(entry[1] is _fold_soon for entry in connection.run_on_commit):
-        transaction.on_commit(_fold_soon)
 
 
 def _fold_soon() -> None:

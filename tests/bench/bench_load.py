@@ -76,7 +76,7 @@ def by_minute(load: Load, marks: list) -> list[dict]:
     """Each minute of the run: requests answered, the worst endpoint's p95, how busy the machine and
     the web processes were."""
     minutes = []
-    for (start, cpu_start), (end, cpu_end) in zip(marks, marks[1:]):
+    for (start, cpu_start), (end, cpu_end) in zip(marks, marks[1:], strict=False):
         http, cpu = load.figures(since=start, until=end), cpu_report(cpu_start, cpu_end)
         minutes.append({"requests": http["requests"], "errors": http["errors"],
                         "worst_p95_ms": max((e["p95_ms"] for e in http["endpoints"].values()), default=None),
