@@ -1,6 +1,7 @@
-"""The written-out representations (tickets/api/serializers.py: the request list, the timeline) answer
-exactly what DRF's generic field walk over the declared fields answers, for requests in every shape a list
-shows: just filed, claimed by a person, answered, closed with a rating; and the list a teller reads says so."""
+"""The written-out representations (tickets/api/serializers.py: the request list, the detail, the
+timeline) answer exactly what DRF's generic field walk over the declared fields answers, for requests in
+every shape a list shows: just filed, claimed by a person, answered, closed with a rating; and the list a
+teller reads says so."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import pytest
 from rest_framework import serializers
 
 from tests.tickets.helpers import act, file_fault_report, fresh
-from tickets.api.serializers import RequestEventSerializer, ServiceRequestListSerializer
+from tickets.api.serializers import (
+    RequestEventSerializer,
+    ServiceRequestDetailSerializer,
+    ServiceRequestListSerializer,
+)
 from tickets.models import RequestEvent, ServiceRequest
-from tickets.selectors import LIST_VALUES
+from tickets.selectors import DETAIL_RELATED, LIST_VALUES
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +57,19 @@ def test_a_tellers_list_shows_state_rating_and_holder(org, api_client_for):
     assert by_subject["已评价"]["rating_label"] and by_subject["刚提交"]["rating_label"] is None
     assert by_subject["刚提交"]["holder_unit"]["code"] == org.people["county"].unit.code
     assert by_subject["刚提交"]["created_at"].endswith(("Z", "+08:00"))
+
+
+def test_each_detail_is_what_the_generic_walk_gives(org, rf):
+    found = ServiceRequest.objects.filter(pk__in=[r.pk for r in shapes(org)]).order_by("pk")
+    for person in ("teller", "county"):
+        request = rf.get("/")
+        request.user = org.people[person]
+        serializer = ServiceRequestDetailSerializer(context={"request": request})
+        for row in found.select_related(*DETAIL_RELATED):
+            shown = serializer.to_representation(row)
+            assert shown == serializers.Serializer.to_representation(serializer, row)
+            assert [e["name"] for e in shown["timeline"]][0] == "submit"
+    assert any(serializer.to_representation(row)["allowed_transitions"] for row in found)
 
 
 @pytest.mark.parametrize(("display_name", "first_name", "last_name", "shown"), [
