@@ -246,7 +246,6 @@ class RequestSearch:
     ordering: tuple[str, ...]
     filtered: bool
     related: tuple[str, ...] = ()
-    deferred: tuple[str, ...] = ()  # columns the page does not show (a request's form data, a type's fields)
     values: tuple[str, ...] = ()  # given: a page is rows of these values (dicts), not model instances
     count_limit: int = COUNT_LIMIT  # counting stops past it: `capped`
     row_by_row: QuerySet | None = None
@@ -335,17 +334,14 @@ class RequestSearch:
         return list(self._shown(ServiceRequest.objects.filter(pk__in=page)).order_by(*self.ordering))
 
     def _shown(self, found: QuerySet) -> QuerySet:
-        if self.values:
-            return found.values(*self.values)
-        found = found.select_related(*self.related)
-        return found.defer(*self.deferred) if self.deferred else found
+        return found.values(*self.values) if self.values else found.select_related(*self.related)
 
 
-def request_search(*, user, filters: dict, related: tuple[str, ...] = (), deferred: tuple[str, ...] = (),
-                   values: tuple[str, ...] = ()) -> RequestSearch:
+def request_search(*, user, filters: dict, related: tuple[str, ...] = (), values: tuple[str, ...] = ()
+                   ) -> RequestSearch:
     """The requests `user` may see that match `filters` (a valid `RequestSearchForm.filters()`),
     newest first unless `filters["ordering"]` says otherwise. Pages are model instances (with
-    `related`, without `deferred`), or with `values` rows of those values."""
+    `related`), or with `values` rows of those values."""
     visibility = request_visibility(user)
     if (filters.get("handled") == "unit" and not visibility.origins
             and visibility.held_by_unit is not None and visibility.held_by_unit == user.unit_id):
@@ -357,10 +353,10 @@ def request_search(*, user, filters: dict, related: tuple[str, ...] = (), deferr
     if not text or _is_number_search(text):
         q = filters_q(user=user, filters=filters)
         return RequestSearch(base=ServiceRequest.objects.filter(q), visibility=visibility, ordering=ordering,
-                             filtered=bool(q), related=related, deferred=deferred, values=values)
+                             filtered=bool(q), related=related, values=values)
     # Text in the subject: matched through its indexes, and row by row for a common word.
     others = filters_q(user=user, filters={k: v for k, v in filters.items() if k != "q"})
     return RequestSearch(base=ServiceRequest.objects.filter(others & _text_q(text)), visibility=visibility,
-                         ordering=ordering, filtered=True, related=related, deferred=deferred, values=values,
+                         ordering=ordering, filtered=True, related=related, values=values,
                          count_limit=TEXT_COUNT_LIMIT,
                          row_by_row=ServiceRequest.objects.filter(others & _text_q(text, indexed=False)))

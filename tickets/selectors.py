@@ -40,11 +40,9 @@ __all__ = [
 # system by id; the detail adds the requester).
 LIST_RELATED = ("request_type", "holder_unit", "origin_unit", "assignee")
 DETAIL_RELATED = (*LIST_RELATED, "requester", "system")
-# What a list does not show, left unread: the form's data and answer, the type's field definitions.
-LIST_DEFERRED = ("data", "answer_text", "request_type__fields")
-# The API's lists read exactly what a row shows, as plain values: building a page of model
-# instances (five per row with its relations) cost more than the query. `list_values_of` gives the
-# same row from a request already read.
+# The API's lists read exactly what a row shows, as plain values (a request's form data and answer
+# stay unread): building a page of model instances (five per row with its relations) cost more than
+# the query. `list_values_of` gives the same row from a request already read.
 _UNIT_VALUES = ("id", "code", "name", "kind")
 _PERSON_VALUES = ("id", "username", "display_name", "first_name", "last_name")
 LIST_VALUES = (
