@@ -67,7 +67,7 @@ class Notification(models.Model):
     content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
     object_id = models.CharField(max_length=64, blank=True)
     about = GenericForeignKey("content_type", "object_id")
-    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)  # unique: see Meta
     status = models.CharField(
         _("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.QUEUED
     )
@@ -76,7 +76,7 @@ class Notification(models.Model):
     digest_count = models.PositiveIntegerField(_("events in this message"), default=1)
     merged_into = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="merged",
+        related_name="merged", db_index=False,  # indexed where set (Meta): most rows are not merged
     )
     # Held back until then (digest window, rate limit, quiet hours).
     not_before = models.DateTimeField(_("held until"), null=True, blank=True)
@@ -97,12 +97,19 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-pk"]
+        # A constraint, not unique=True: the same unique index without the LIKE index Django adds
+        # beside a unique text column (nothing searches keys by prefix).
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="notif_idempotency_key")]
         indexes = [
             models.Index(fields=["status", "created_at"], name="notif_status_created"),
             models.Index(fields=["content_type", "object_id"], name="notif_about"),
             models.Index(fields=["recipient", "created_at"], name="notif_recipient_created"),
             models.Index(fields=["address", "channel", "status"], name="notif_address_status"),
-            models.Index(fields=["digest_group", "status"], name="notif_digest_status"),
+            # Partial where most rows leave the column empty: every index is paid on each insert.
+            models.Index(fields=["digest_group", "status"], condition=~models.Q(digest_group=""),
+                         name="notif_digest_status"),
+            models.Index(fields=["merged_into"], condition=models.Q(merged_into__isnull=False),
+                         name="notif_merged_into"),
             # What delivery claims from: the few rows still pending, in id order.
             models.Index(fields=["id"], condition=models.Q(status__in=["queued", "sending", "failed"]),
                          name="notif_pending"),
