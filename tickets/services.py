@@ -148,10 +148,11 @@ def _filed_with(requester, submission_key: str) -> ServiceRequest | None:
 
 
 def request_transition(*, request_id: int, name: str, actor, version: int | None, comment: str = "",
-                       **kwargs) -> ServiceRequest:
-    """Fire a transition through the engine (lock, version, state, permission, audit, notify)."""
+                       within=None, **kwargs) -> ServiceRequest:
+    """Fire a transition through the engine (lock, version, state, permission, audit, notify).
+    `within`: the requests the caller may see; one outside it is ServiceRequest.DoesNotExist."""
     result = engine.perform(ServiceRequest, request_id, name, actor=actor, expected_version=version,
-                            comment=(comment or "").strip(), **kwargs)
+                            comment=(comment or "").strip(), within=within, **kwargs)
     return result.obj
 
 

@@ -160,12 +160,17 @@ def perform(
     actor,
     expected_version: int | None = None,
     comment: str = "",
+    within: models.QuerySet | None = None,
     **kwargs: Any,
 ) -> TransitionResult:
+    """Lock the row, check the version, fire the transition, record and publish its event.
+
+    `within`: the rows the caller may see (their scope). The row is then looked up inside it by the
+    same locked read, so a row outside it is `model.DoesNotExist`, as if it did not exist."""
     if name not in transition_names(model):
         raise TransitionNotAllowed(f"Unknown action “{name}”.")
     with transaction.atomic():
-        locked = model._default_manager.select_for_update(of=("self",))
+        locked = (within if within is not None else model._default_manager.all()).select_for_update(of=("self",))
         # Relations the transitions read (conditions, routing) arrive with the locked row.
         related = getattr(model, "transition_related", ())
         obj = (locked.select_related(*related) if related else locked).get(pk=pk)

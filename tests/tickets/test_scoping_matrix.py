@@ -70,9 +70,12 @@ def test_transitions(org, matrix, api_client_for, who):
     for name, request in matrix.items():
         action, allowed_people = MAY_ACT[name]
         body = {"action": action, "version": request.version, "comment": "越权测试", "group": org.groups[1].pk}
+        events = request.events.count()
         response = client.post(f"/api/requests/{request.pk}/transitions/", body, format="json")
         if name not in SEES[who]:
             assert response.status_code == 404
+            request.refresh_from_db()  # found nowhere, moved nowhere: the scope is part of the locked read
+            assert (request.version, request.events.count()) == (body["version"], events)
         elif who in allowed_people:
             assert response.status_code == 200
         else:

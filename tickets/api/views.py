@@ -206,24 +206,32 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
                    summary="Fire a transition (send the version you saw)")
     @action(detail=True, methods=["get", "post"], url_path="transitions")
     def transitions(self, request, pk=None):
-        obj = self.get_object()  # 404 outside the caller's scope
         if request.method == "GET":
+            obj = self.get_object()  # 404 outside the caller's scope
             return Response({"state": obj.state, "version": obj.version,
                              "allowed": selectors.request_actions(request=obj, user=request.user)})
+        request_id = ascii_int(pk, minimum=1)
+        if request_id is None:
+            raise Http404
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         try:
             with service_errors():
+                # Looked up inside the caller's scope by the transition's own locked read (one
+                # query, not a scoped read and then a lock): outside it, 404.
                 done = services.request_transition(
-                    request_id=obj.pk, name=values.pop("action"), actor=request.user,
+                    request_id=request_id, name=values.pop("action"), actor=request.user,
                     version=values.pop("version"), comment=values.pop("comment", ""),
+                    within=self.scope_queryset(ServiceRequest.objects.all()),
                     **{k: v for k, v in values.items() if v is not None})
+        except ServiceRequest.DoesNotExist:
+            raise Http404 from None
         except TransitionError as exc:
             return Response({"detail": describe_transition_error(exc), "state": exc.state, "allowed": exc.allowed},
                             status=exc.status_code)
-        # The row as the transition left it. The caller may still see it: get_object() above was
-        # scoped, and every unit that has held a request keeps seeing it (its access row).
+        # The row as the transition left it. The caller may still see it: the lock read it inside
+        # their scope, and every unit that has held a request keeps seeing it (its access row).
         return Response(ServiceRequestDetailSerializer(done, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], responses=CommentSerializer(many=True), summary="Comments")
