@@ -99,13 +99,18 @@ class RequestSearchForm(forms.Form):
         ("-created_at", _("Newest first")), ("created_at", _("Oldest first")),
         ("held_since", _("Waiting longest first")), ("-held_since", _("Arrived most recently first"))])
 
-    def __init__(self, data=None, **kwargs):
+    def __init__(self, data=None, *, given_only: bool = False, **kwargs):
         # "open=True" as well as "open=true" (the API has always taken both).
         if isinstance(data, QueryDict):
             data = data.copy()
             for name in ("open", "mine"):
                 if name in data:
                     data[name] = data[name].strip().lower()
+        if given_only and data is not None:
+            # Only the filters given, for a form that is read, not shown (the API): Django copies every
+            # field of a form for each instance, most of a list call's validation time. A filter not
+            # given is empty either way, so filters() is the same.
+            self.base_fields = {name: field for name, field in self.base_fields.items() if name in data}
         super().__init__(data, **kwargs)
 
     def clean(self):
