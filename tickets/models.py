@@ -91,7 +91,9 @@ class ServiceRequest(RequestWorkflow):
 
     objects = ServiceRequestQuerySet.as_manager()
     # Loaded with the row a transition locks: its conditions read the type, the route the origin's
-    # units, and the answer to the caller shows the requester.
+    # units, and the answer to the caller shows the requester. Only relations a transition never
+    # changes: the locked read re-checks its joins against a row another transition just committed,
+    # and a join on the holder would then find no row at all (a 404 instead of a 409).
     transition_related = ("request_type", "origin_unit", "origin_county", "origin_city", "requester", "system")
     # The transition event carries where the request was before (its audit row's "from unit").
     transition_snapshot = ("holder_unit_id",)
