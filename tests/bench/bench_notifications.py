@@ -130,7 +130,8 @@ def _database_ceiling(people, total: int) -> dict:
     """What this machine's database takes with no Python in the way, for reading notify()'s figures
     against: the same number of rows, as one `INSERT … SELECT FROM unnest(…)` of BATCH rows per
     transaction (how notify_many() writes a burst), into the outbox table with its indexes and keys,
-    nothing else running; and 2,000 of them one row per INSERT, BATCH per transaction. Written as dead (never sent) and deleted again before the pipeline starts."""
+    nothing else running; and 2,000 of them one row per INSERT, BATCH per transaction. Written as
+    dead (never sent) and deleted again before the pipeline starts."""
     from django.db import connection, transaction
 
     columns = ("event", "address", "channel", "text", "urgent", "object_id", "idempotency_key", "status",
