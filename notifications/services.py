@@ -194,13 +194,9 @@ def _insert_new(rows: list[Notification]) -> list[Notification]:
     columns = ", ".join(quote(f.column) for f in fields)
     table = quote(meta.db_table)
     if connection.vendor == "postgresql":
-        names = [(f.column, f.attname) for f in fields]
-        try:  # the values as they are (today all are plain: text, numbers, times, NULL)
-            document = json.dumps([{column: vars(row)[attname] for column, attname in names} for row in rows],
-                                  default=_json_time, ensure_ascii=False)
-        except TypeError:  # a value only the field knows how to store
-            document = json.dumps([{f.column: _db_value(f, row) for f in fields} for row in rows],
-                                  default=_json_time, ensure_ascii=False)
+        names = [(f.column, f.attname) for f in fields]  # every value is text, a number, a time or NULL
+        document = json.dumps([{column: vars(row)[attname] for column, attname in names} for row in rows],
+                              default=_json_time, ensure_ascii=False)
         source = (f"SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json) "
                   f"WITH ORDINALITY AS r ORDER BY r.ordinality")
         params = [document]
@@ -322,6 +318,8 @@ def _db_value(field, row: Notification):
 
 
 def _json_time(value):
+    # Not DjangoJSONEncoder: it cuts times to milliseconds, and created_at is the moment the rate
+    # limits were decided for.
     if isinstance(value, dt.datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")

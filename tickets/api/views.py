@@ -118,7 +118,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
     caller saw: a stale one answers 409, a wrong state 409, a wrong role or unit 403 — each with the
     transitions the caller may fire now in `allowed`."""
 
-    queryset = ServiceRequest.objects.select_related(*selectors.LIST_RELATED)
+    queryset = ServiceRequest.objects.all()
     serializer_class = ServiceRequestListSerializer
     pagination_class = RequestPagination
     filterset_class = None  # the list's filters are the search's (tickets.search), read in list()
@@ -163,14 +163,12 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        # The list reads through the search (list()); elsewhere the request is read for its state,
+        # version and scope, with only what the answer shows or the transitions' conditions read.
         if self.action == "retrieve":
             queryset = queryset.select_related(*selectors.DETAIL_RELATED)
-        elif self.action in ("transitions", "comments", "attachments", "attachment_download"):
-            # The request is read for its state, version and scope, not shown: only the relation the
-            # transitions' conditions read (compiling the list's joins cost more than the query).
-            queryset = queryset.select_related(None)
-            if self.action == "transitions":
-                queryset = queryset.select_related("request_type")
+        elif self.action == "transitions":
+            queryset = queryset.select_related("request_type")
         return queryset
 
     @extend_schema(request=ServiceRequestCreateSerializer,
