@@ -545,9 +545,13 @@ def _visible_incident(actor, incident_pk: int) -> Incident:
 
 
 def _perform(actor, incident_pk: int, name: str, expected_version: int | None, comment: str):
-    _visible_incident(actor, incident_pk)
-    return engine.perform(Incident, incident_pk, name, actor=actor, expected_version=expected_version,
-                          comment=comment)
+    # Looked up inside the actor's scope by the transition's own locked read (one query, not a
+    # scoped read and then a lock): outside it, "no such incident".
+    try:
+        return engine.perform(Incident, incident_pk, name, actor=actor, expected_version=expected_version,
+                              comment=comment, within=scoping.restrict(actor, Incident.objects.all()))
+    except Incident.DoesNotExist:
+        raise ActionRefused(_("No such incident."), status_code=404) from None
 
 
 def incident_acknowledge(*, actor, incident_pk: int, expected_version: int | None = None, comment: str = ""):

@@ -29,6 +29,7 @@ from alerts.api.serializers import (
 from alerts.models import Incident, Silence
 from opsdesk.api.base import ScopedGenericViewSet, ScopedReadOnlyViewSet
 from opsdesk.api.errors import service_errors
+from opsdesk.inputs import ascii_int
 from workflow.engine import TransitionError
 
 __all__ = ["IncidentViewSet", "SilenceViewSet"]
@@ -63,13 +64,17 @@ class IncidentViewSet(ScopedReadOnlyViewSet):
         return qs
 
     def _transition(self, request, name: str):
-        incident = self.get_object()  # 404 outside the caller's scope
+        incident_pk = ascii_int(self.kwargs.get("pk"), minimum=1)
+        if incident_pk is None:
+            raise Http404
         data = ActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service = {"acknowledge": services.incident_acknowledge, "resolve": services.incident_resolve,
                    "reopen": services.incident_reopen}[name]
         try:
-            result = service(actor=request.user, incident_pk=incident.pk,
+            # The service looks the incident up inside the caller's scope by the transition's own
+            # locked read: outside it, 404 (no scoped read first).
+            result = service(actor=request.user, incident_pk=incident_pk,
                              expected_version=data.validated_data.get("expected_version"),
                              comment=data.validated_data.get("comment", ""))
         except TransitionError as exc:

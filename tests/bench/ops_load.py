@@ -91,7 +91,8 @@ class Rates:
 
 def cpu_snapshot(sessions: dict[str, int]) -> dict:
     """Machine CPU jiffies, and CPU seconds used so far by each process session (a Stack process and
-    its children, e.g. gunicorn's workers)."""
+    its children, e.g. gunicorn's workers). A process counts its reaped children's time too: a
+    gunicorn worker recycled after its max_requests, or a finished PostgreSQL backend, keeps counting."""
     with open("/proc/stat") as fh:
         fields = [int(v) for v in fh.readline().split()[1:]]
     idle = fields[3] + fields[4]
@@ -102,7 +103,8 @@ def cpu_snapshot(sessions: dict[str, int]) -> dict:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             parts = stat.read_text().rsplit(")", 1)[1].split()
-            seconds = (int(parts[11]) + int(parts[12])) / tick
+            own = (int(parts[11]) + int(parts[12])) / tick  # utime + stime
+            seconds = own + (int(parts[13]) + int(parts[14])) / tick  # + cutime + cstime
             sid = int(parts[3])
             if sid in by_sid:
                 per_session[by_sid[sid]] += seconds
@@ -113,7 +115,8 @@ def cpu_snapshot(sessions: dict[str, int]) -> dict:
         except (OSError, ValueError, IndexError):
             continue
         if kind:
-            per_session[kind] += seconds
+            # The generator's own time only: its reaped children are the desk's processes.
+            per_session[kind] += own if kind == "load_generator" else seconds
     return {"total": sum(fields), "idle": idle, "at": time.monotonic(), "sessions": dict(per_session)}
 
 
