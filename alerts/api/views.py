@@ -29,7 +29,6 @@ from alerts.api.serializers import (
 from alerts.models import Incident, Silence
 from opsdesk.api.base import ScopedGenericViewSet, ScopedReadOnlyViewSet
 from opsdesk.api.errors import service_errors
-from opsdesk.inputs import ascii_int
 from workflow.engine import TransitionError
 
 __all__ = ["IncidentViewSet", "SilenceViewSet"]
@@ -64,9 +63,7 @@ class IncidentViewSet(ScopedReadOnlyViewSet):
         return qs
 
     def _transition(self, request, name: str):
-        incident_pk = ascii_int(self.kwargs.get("pk"), minimum=1)
-        if incident_pk is None:
-            raise Http404
+        incident_pk = self.url_pk()
         data = ActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service = {"acknowledge": services.incident_acknowledge, "resolve": services.incident_resolve,

@@ -33,10 +33,12 @@ from enum import StrEnum
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, viewsets
 
 from opsdesk import scoping
+from opsdesk.inputs import ascii_int
 
 __all__ = [
     "Scope",
@@ -76,6 +78,14 @@ class ScopedViewSetMixin:
                 return queryset.none()
             return queryset.filter(**{self.owner_field: user})
         return scoping.restrict(user, queryset)
+
+    def url_pk(self) -> int:
+        """The route's id as a number, for an action that looks its row up itself (a transition's
+        locked read inside the caller's scope); anything but a positive ASCII integer is a 404."""
+        pk = ascii_int(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field), minimum=1)
+        if pk is None:
+            raise Http404
+        return pk
 
 
 class IsAdministratorOrReadOnly(permissions.BasePermission):

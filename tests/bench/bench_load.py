@@ -89,15 +89,14 @@ def sms_latency(desk: Desk) -> dict:
     """Commit → gateway, and the same past the message's intended hold (`not_before`: the group wait
     of OPSDESK_SMS_GROUP_WAIT, a rate limit's digest): the first is what a person waits, the second
     what the delivery machinery adds under load."""
-    figures = {}
-    for name, since in (("", "created_at"), ("after_hold_", "greatest(created_at, not_before)")):
-        rows = desk.services.sql(
-            "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
-            f" (ORDER BY extract(epoch FROM sent_at - {since})::float8), count(*)"
-            " FROM notifications_notification WHERE status = 'sent'")
-        (p50, p95, p99), n = rows[0][0] or (None, None, None), rows[0][1]  # float8 from percentile_cont
-        figures.update({"n": n, f"{name}p50_s": _round(p50), f"{name}p95_s": _round(p95),
-                        f"{name}p99_s": _round(p99)})
+    (waited, delivery, n), = desk.services.sql(
+        "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)::float8),"
+        " percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+        " (ORDER BY extract(epoch FROM sent_at - greatest(created_at, not_before))::float8), count(*)"
+        " FROM notifications_notification WHERE status = 'sent'")
+    figures = {"n": n}
+    for prefix, values in (("", waited), ("after_hold_", delivery)):
+        figures.update({f"{prefix}p{q}_s": _round(v) for q, v in zip((50, 95, 99), values or (None,) * 3, strict=True)})
     return figures
 
 

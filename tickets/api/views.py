@@ -214,9 +214,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
             obj = self.get_object()  # 404 outside the caller's scope
             return Response({"state": obj.state, "version": obj.version,
                              "allowed": selectors.request_actions(request=obj, user=request.user)})
-        request_id = ascii_int(pk, minimum=1)
-        if request_id is None:
-            raise Http404
+        request_id = self.url_pk()
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
